@@ -1,0 +1,168 @@
+/*
+ * grpx.h - run shell commands as groups under Go-style concurrency policies.
+ *
+ * The only header cmd/ includes.  The library loads a job file into a tree of
+ * nodes, runs it with one event loop, and reports.  It never prints on its own
+ * and never exits: output reaches the caller through the callbacks of
+ * struct grpx_opts, errors come back as values.
+ */
+#ifndef GRPX_H
+#define GRPX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define GRPX_VERSION "0.1.0"
+
+struct grpx_job;  /* a loaded, validated job file */
+struct grpx_node; /* a task or a group of a job */
+struct grpx_run;  /* one execution of a job */
+
+enum grpx_mode {
+	GRPX_ERRGROUP,
+	GRPX_SIZED,
+	GRPX_ALL,
+	GRPX_RACE,
+	GRPX_TAKE,
+	GRPX_LAST,
+	GRPX_RETRY,
+	GRPX_WATERFALL,
+	GRPX_SCHEDULE,
+	GRPX_NMODES
+};
+
+/* The end state of a node; GRPX_PENDING and GRPX_RUNNING only while it runs. */
+enum grpx_status {
+	GRPX_PENDING,
+	GRPX_RUNNING,
+	GRPX_OK,
+	GRPX_FAILED,
+	GRPX_TIMEOUT,
+	GRPX_CANCELED,
+	GRPX_SKIPPED,
+	GRPX_ERROR
+};
+
+/* How the whole run ended. */
+enum grpx_outcome {
+	GRPX_RUN_OK,
+	GRPX_RUN_FAILED,
+	GRPX_RUN_TIMEOUT,     /* the run's own timeout expired */
+	GRPX_RUN_INTERRUPTED  /* a signal; see grpx_run_signal() */
+};
+
+/* Where task output goes (SPEC section 5). */
+enum grpx_output {
+	GRPX_OUT_GROUPED, /* spooled, handed to emit() whole */
+	GRPX_OUT_PREFIX,  /* streamed line by line through chunk() */
+	GRPX_OUT_RAW,     /* tasks write to our fds 1 and 2 directly */
+	GRPX_OUT_QUIET    /* spooled (sizes are still reported), never emitted */
+};
+
+/* One problem found in a job file; line and col count from 1. */
+struct grpx_diag {
+	char *file; /* owned */
+	int line, col;
+	char *msg;  /* owned */
+};
+
+/* Every problem of one load, in file order.  Free with grpx_diags_free(). */
+struct grpx_diags {
+	struct grpx_diag *v;
+	size_t n, cap;
+};
+
+void grpx_diags_free(struct grpx_diags *d);
+
+/*
+ * Load and validate a job file.  Returns 0 and sets *jobp, or returns -1
+ * with every problem appended to d (nothing is half-loaded).  grpx_load_mem()
+ * parses a buffer and names it `name` in diagnostics.
+ */
+int grpx_load(const char *path, struct grpx_job **jobp, struct grpx_diags *d);
+int grpx_load_mem(const char *name, const char *buf, size_t len,
+		  struct grpx_job **jobp, struct grpx_diags *d);
+void grpx_job_free(struct grpx_job *job);
+
+/* Options of an ad-hoc group (`grpx MODE ...`); -1 / 0 mean "not given". */
+struct grpx_adhoc {
+	enum grpx_mode mode;
+	long limit, count, attempts; /* -1: not given */
+	int64_t initial_ms, max_ms;  /* backoff, -1: none */
+	double factor;               /* 0: default */
+	int *retry_on;               /* borrowed */
+	size_t nretry_on;
+	int on_error;                /* -1 or an enum value of grpx_on_error */
+	int64_t stagger_ms, delay_ms; /* -1: not given */
+};
+
+enum grpx_on_error { GRPX_ON_CANCEL, GRPX_ON_DRAIN, GRPX_ON_CONTINUE };
+
+/* Build a one-group job from commands; the strings are copied. */
+int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
+		   struct grpx_job **jobp, char *err, size_t errlen);
+
+/* The node at `path` ("" is the root), or NULL. */
+struct grpx_node *grpx_job_find(struct grpx_job *job, const char *path);
+
+/* Print the tree with modes, limits and timings (`grpx plan`). */
+void grpx_job_plan(const struct grpx_job *job, FILE *f);
+
+/* Read-only views of a node. */
+const char *grpx_node_path(const struct grpx_node *n);
+enum grpx_status grpx_node_status(const struct grpx_node *n);
+const char *grpx_status_name(enum grpx_status s);
+const char *grpx_mode_name(enum grpx_mode m);
+int grpx_mode_parse(const char *s); /* -1 when unknown */
+
+#define GRPX_STDOUT 1
+#define GRPX_STDERR 2
+
+struct grpx_opts {
+	long jobs;            /* most tasks running at once in the run; 0: no cap */
+	int64_t timeout_ms;   /* overrides the job's top-level timeout; -1: keep */
+	int64_t grace_ms;     /* overrides the job's top-level grace; -1: keep */
+	enum grpx_output output;
+	const char *const *paths; /* run only these nodes (by path), in file order */
+	size_t npaths;
+	void *ctx;            /* passed to the callbacks */
+	/*
+	 * emit: write `len` bytes of spool file `fd` (from offset 0; do not
+	 * close it) as node's output on `stream`.  Return 0, or -1 when the
+	 * destination is gone (EPIPE): the run is then interrupted.
+	 */
+	int (*emit)(void *ctx, const struct grpx_node *n, int stream, int fd,
+		    off_t len);
+	/* chunk: `len` bytes read live from node's pipe; len 0 means EOF. */
+	int (*chunk)(void *ctx, const struct grpx_node *n, int stream,
+		     const char *buf, size_t len);
+};
+
+/*
+ * Run a job.  Returns 0 with *runp set (whatever the outcome), or -1 with
+ * errno set when the run could not be set up at all.  While it runs, SIGINT,
+ * SIGTERM, SIGHUP and SIGCHLD are blocked and handled by the event loop.
+ */
+int grpx_run(struct grpx_job *job, const struct grpx_opts *o,
+	     struct grpx_run **runp);
+enum grpx_outcome grpx_run_outcome(const struct grpx_run *r);
+int grpx_run_signal(const struct grpx_run *r); /* 0 unless interrupted */
+int grpx_run_exit_code(const struct grpx_run *r); /* as a shell shows it */
+/* With -x: the one cause's own status, else grpx_run_exit_code(). */
+int grpx_run_cause_code(const struct grpx_run *r);
+size_t grpx_run_nerrors(const struct grpx_run *r);
+/* The i-th cause in arrival order; *msg is owned by the run. */
+const char *grpx_run_error(const struct grpx_run *r, size_t i,
+			   const char **msg);
+/* Write the JSON report atomically (temp file + rename). */
+int grpx_report_json(const struct grpx_run *r, const char *path);
+void grpx_run_free(struct grpx_run *r);
+
+/* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
+int grpx_parse_duration(const char *s, int64_t *ms);
+/* "2s", "1m30s", "250ms": the shortest exact form. */
+void grpx_format_duration(int64_t ms, char *buf, size_t len);
+
+#endif
