@@ -114,6 +114,23 @@ void grpx_job_plan(const struct grpx_job *job, FILE *f);
 const char *grpx_node_path(const struct grpx_node *n);
 enum grpx_status grpx_node_status(const struct grpx_node *n);
 const char *grpx_status_name(enum grpx_status s);
+/* Everything the command shows of a node after a run. */
+struct grpx_node_info {
+	const char *path, *name;
+	int is_task;
+	enum grpx_status status;
+	int exit_code;       /* -1: none */
+	int signal;          /* 0: none */
+	unsigned attempts;
+	double start_ms, end_ms; /* -1: never */
+	long long stdout_bytes, stderr_bytes;
+	size_t nkids;
+};
+void grpx_node_info(const struct grpx_node *n, struct grpx_node_info *info);
+const struct grpx_node *grpx_node_kid(const struct grpx_node *n, size_t i);
+const struct grpx_node *grpx_job_root(const struct grpx_job *job);
+/* Why a canceled or skipped node stopped ("checks/lint failed"), or NULL. */
+const char *grpx_node_reason(const struct grpx_node *n, char *buf, size_t len);
 const char *grpx_mode_name(enum grpx_mode m);
 int grpx_mode_parse(const char *s); /* -1 when unknown */
 

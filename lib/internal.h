@@ -103,7 +103,13 @@ struct grpx_node {
 	bool queued;               /* waits for a --jobs slot */
 	bool kill_sent;            /* SIGKILL already sent to its process group */
 	bool reaped;               /* main process reaped */
+	bool counted;              /* counted in its group's `running` */
+	bool out_pipe, err_pipe;   /* out_fd / err_fd are live pipes, not spools */
+	uint32_t pick;             /* 1-based order in which its group selected it, 0: not */
+	uint32_t npicked;          /* a group's count of picks */
 	struct grpx_node *cause;   /* the node `why` names */
+	struct grpx_node *up;      /* the group that runs it (parent, or the root for PATH runs) */
+	int errnum;                /* GRPX_ERROR: the errno that stopped it */
 	pid_t pid;                 /* -1 once reaped or never started */
 	pid_t pgid;                /* its process group while it may have members, else -1 */
 	int out_fd, err_fd;        /* spool or pipe read ends we own, -1 */
@@ -127,7 +133,8 @@ struct grpx_node {
 	/* intrusive lists, see engine.c */
 	struct grpx_node *res_head, *res_tail, *res_next; /* stdout spools held */
 	struct grpx_node *err_head, *err_tail, *err_next; /* causes of failure */
-	struct grpx_node *q_next;  /* --jobs queue, draining list, ended list */
+	struct grpx_node *q_next;  /* --jobs queue, draining list, ended list, ready list */
+	struct grpx_node *rq_head, *rq_tail; /* schedule: children whose time came */
 };
 
 struct grpx_job {
@@ -136,10 +143,90 @@ struct grpx_job {
 	uint32_t nnodes;           /* in the whole tree, root included */
 };
 
+/* --- engine.c and the modes --- */
+
+struct run;
+
+/*
+ * A mode is a policy over the engine: which child starts next, and what a
+ * child's end means for the group.  The engine owns processes, timers,
+ * limits and cancellation; a mode only calls the group_* helpers below.
+ */
+struct mode_ops {
+	bool selects; /* holds its children's stdout until it selects */
+	/* the group starts: arm what it needs (schedule times, stagger) */
+	void (*begin)(struct run *r, struct grpx_node *g);
+	/* the child to start now, or NULL; only called under the limit */
+	struct grpx_node *(*next)(struct run *r, struct grpx_node *g);
+	/* child c ended; its status is final */
+	void (*ended)(struct run *r, struct grpx_node *g, struct grpx_node *c);
+	/* g's wake timer fired (c NULL), or child c's own wake time came */
+	void (*wake)(struct run *r, struct grpx_node *g, struct grpx_node *c);
+};
+
+extern const struct mode_ops mode_errgroup, mode_sized, mode_all, mode_race,
+	mode_take, mode_last, mode_retry, mode_waterfall, mode_schedule;
+const struct mode_ops *mode_ops_of(const struct grpx_node *g);
+/* Pick c's output as one of g's results, in this order (take, last). */
+void group_pick(struct run *r, struct grpx_node *g, struct grpx_node *c);
+/* Release g's picked children's output in pick order. */
+void group_offer_picks(struct run *r, struct grpx_node *g);
+/* race, take: start-time hedging with `stagger` */
+void stagger_begin(struct run *r, struct grpx_node *g);
+struct grpx_node *stagger_next(struct run *r, struct grpx_node *g);
+void stagger_wake(struct run *r, struct grpx_node *g, struct grpx_node *c);
+void stagger_failed(struct run *r, struct grpx_node *g);
+
+bool status_bad(int status); /* failed, timeout or error */
+/* The next child in input order, or NULL. */
+struct grpx_node *group_next_in_order(struct run *r, struct grpx_node *g);
+/* Decide g's status: cancel its running children, skip the rest. */
+void group_decide(struct run *r, struct grpx_node *g, int status, int why,
+		  struct grpx_node *cause);
+/* Count bad child c as one of g's errors (before the verdict only). */
+void group_note_error(struct grpx_node *g, struct grpx_node *c);
+/* Apply g's on_error to bad child c; `def` is the mode's default. */
+void group_on_error(struct run *r, struct grpx_node *g, struct grpx_node *c,
+		    int def);
+/* The rule of modes that need every child ok, once all have ended. */
+void group_settle_all_ok(struct run *r, struct grpx_node *g);
+/* Release c's held stdout from g: upward, or out of grpx at the top. */
+void group_offer(struct run *r, struct grpx_node *g, struct grpx_node *c);
+/* Drop c's held stdout (a loser's); to stderr when `show`. */
+void group_discard(struct run *r, struct grpx_node *c, bool show);
+/* Make the subtree of n new again, for another attempt. */
+void node_reset(struct run *r, struct grpx_node *n);
+/* Append to n's attempt_log. */
+int node_log(struct grpx_node *n, struct attempt a);
+/* The wait before the attempt after `attempt`, from n's backoff. */
+int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt);
+/* Does n try again after an attempt that ended so? */
+bool may_retry(const struct grpx_node *n, int status, int exit_code, uint32_t attempt);
+void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at);
+void timer_disarm(struct run *r, struct grpx_node *n, int which);
+int64_t run_now(struct run *r);
+
+/* heap.c: one min-heap of every armed timer of the run, by (at, seq). */
+struct heap {
+	struct heap_ent { int64_t at; struct grpx_node *n; int which; } *v;
+	size_t n, cap;
+};
+int heap_push(struct heap *h, struct grpx_node *n, int which, int64_t at);
+void heap_remove(struct heap *h, struct grpx_node *n, int which);
+/* The earliest entry, or NULL. */
+const struct heap_ent *heap_top(const struct heap *h);
+void heap_free(struct heap *h);
+
 /* load.c */
 void node_free(struct grpx_node *n);
 int diag_add(struct grpx_diags *d, const char *file, int line, int col,
 	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A node with every field at its "not given" / idle value; NULL: no memory. */
+struct grpx_node *node_new(struct grpx_node *parent, uint32_t index);
+/* Set name and path (the parent's path + "/" + name); -1: no memory. */
+int node_set_name(struct grpx_node *n, const char *name);
+/* Whether a group key (`count`, `limit`, ...) applies to a mode. */
+bool key_applies(const char *key, int mode);
 
 /* util.c */
 void *xcalloc(size_t n, size_t size); /* NULL on failure, like calloc */

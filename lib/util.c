@@ -72,3 +72,31 @@ enum grpx_status grpx_node_status(const struct grpx_node *n)
 {
 	return (enum grpx_status)n->status;
 }
+
+void grpx_node_info(const struct grpx_node *n, struct grpx_node_info *info)
+{
+	*info = (struct grpx_node_info){
+		.path = n->path,
+		.name = n->name,
+		.is_task = n->kind == NODE_TASK,
+		.status = (enum grpx_status)n->status,
+		.exit_code = n->exit_code,
+		.signal = n->signal,
+		.attempts = n->attempt,
+		.start_ms = n->start_ms,
+		.end_ms = n->end_ms,
+		.stdout_bytes = n->stdout_bytes,
+		.stderr_bytes = n->stderr_bytes,
+		.nkids = n->nkids,
+	};
+}
+
+const struct grpx_node *grpx_node_kid(const struct grpx_node *n, size_t i)
+{
+	return i < n->nkids ? n->kids[i] : NULL;
+}
+
+const struct grpx_node *grpx_job_root(const struct grpx_job *job)
+{
+	return job->root;
+}

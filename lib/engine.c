@@ -1,0 +1,1474 @@
+/*
+ * engine.c - one event loop that runs a job tree.
+ *
+ * epoll watches a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP) and the live
+ * output pipes of tasks; every deadline sits in one heap.  A task is done
+ * when its main process has been reaped, its process group is empty (or
+ * SIGKILLed after the grace) and its pipes are at EOF.  Ended nodes are
+ * queued and handed to their group in position order once per wake-up;
+ * the group's mode (struct mode_ops) decides what that means, and the
+ * engine carries it out: start more, cancel the rest, select output.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "engine.h"
+
+static void task_spawn(struct run *r, struct grpx_node *t);
+static void attempt_over(struct run *r, struct grpx_node *t);
+static void task_launch(struct run *r, struct grpx_node *t);
+static void node_ended(struct run *r, struct grpx_node *n);
+static void group_start(struct run *r, struct grpx_node *g);
+static void group_check_end(struct run *r, struct grpx_node *g);
+static void cancel_node(struct run *r, struct grpx_node *n, int why,
+			struct grpx_node *cause);
+
+int64_t run_now(struct run *r)
+{
+	(void)r;
+	return mono_ms();
+}
+
+static double rel_ms(struct run *r)
+{
+	return mono_ms_f() - r->t0f;
+}
+
+bool status_bad(int status)
+{
+	return status == GRPX_FAILED || status == GRPX_TIMEOUT || status == GRPX_ERROR;
+}
+
+const struct mode_ops *mode_ops_of(const struct grpx_node *g)
+{
+	static const struct mode_ops *const ops[GRPX_NMODES] = {
+		[GRPX_ERRGROUP] = &mode_errgroup, [GRPX_SIZED] = &mode_sized,
+		[GRPX_ALL] = &mode_all,           [GRPX_RACE] = &mode_race,
+		[GRPX_TAKE] = &mode_take,         [GRPX_LAST] = &mode_last,
+		[GRPX_RETRY] = &mode_retry,       [GRPX_WATERFALL] = &mode_waterfall,
+		[GRPX_SCHEDULE] = &mode_schedule,
+	};
+	return ops[g->mode];
+}
+
+void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at)
+{
+	/* Allocation failure here would lose a deadline: treat as fatal-free
+	 * by firing at once instead. */
+	if (heap_push(&r->heap, n, which, at) < 0)
+		n->tm[which].at = at;
+}
+
+void timer_disarm(struct run *r, struct grpx_node *n, int which)
+{
+	heap_remove(&r->heap, n, which);
+}
+
+/* --- pid map: open addressing, pid -> task --- */
+
+static size_t pid_slot(const struct pidmap *m, pid_t pid)
+{
+	return ((size_t)pid * 2654435761u) & (m->cap - 1);
+}
+
+static int pid_put(struct pidmap *m, pid_t pid, struct grpx_node *t)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct pidmap nm = { 0 };
+		nm.cap = m->cap ? m->cap * 2 : 64;
+		nm.k = calloc(nm.cap, sizeof *nm.k);
+		nm.v = calloc(nm.cap, sizeof *nm.v);
+		if (!nm.k || !nm.v) {
+			free(nm.k);
+			free(nm.v);
+			return -1;
+		}
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->k[i] > 0)
+				pid_put(&nm, m->k[i], m->v[i]);
+		free(m->k);
+		free(m->v);
+		*m = nm;
+	}
+	size_t i = pid_slot(m, pid);
+	while (m->k[i] > 0)
+		i = (i + 1) & (m->cap - 1);
+	m->k[i] = pid;
+	m->v[i] = t;
+	m->n++;
+	return 0;
+}
+
+/* Remove pid and return its task, or NULL (backward-shift deletion). */
+static struct grpx_node *pid_take(struct pidmap *m, pid_t pid)
+{
+	if (!m->cap)
+		return NULL;
+	size_t i = pid_slot(m, pid);
+	while (m->k[i] != pid) {
+		if (m->k[i] == 0)
+			return NULL;
+		i = (i + 1) & (m->cap - 1);
+	}
+	struct grpx_node *t = m->v[i];
+	for (size_t j = i;;) {
+		m->k[i] = 0;
+		for (;;) {
+			j = (j + 1) & (m->cap - 1);
+			if (m->k[j] == 0) {
+				m->n--;
+				return t;
+			}
+			size_t h = pid_slot(m, m->k[j]);
+			if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j))
+				break;
+		}
+		m->k[i] = m->k[j];
+		m->v[i] = m->v[j];
+		i = j;
+	}
+}
+
+/* --- process groups --- */
+
+static bool pg_alive(pid_t pgid)
+{
+	return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM);
+}
+
+/* SIGTERM, then SIGCONT so that a stopped process can act on it. */
+static void pg_term(pid_t pgid)
+{
+	if (pgid > 0) {
+		kill(-pgid, SIGTERM);
+		kill(-pgid, SIGCONT);
+	}
+}
+
+static int64_t grace_of(struct run *r, const struct grpx_node *n)
+{
+	for (; n; n = n->parent) {
+		if (!n->parent && r->o->grace_ms >= 0)
+			return r->o->grace_ms;
+		if (n->grace_ms >= 0)
+			return n->grace_ms;
+	}
+	return 2000;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* --- output --- */
+
+static int64_t fd_size(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+static void interrupt(struct run *r, int sig);
+
+static void emit(struct run *r, struct grpx_node *t, int stream, int fd)
+{
+	int64_t len = fd_size(fd);
+
+	if (len <= 0 || !r->o->emit || r->signal)
+		return;
+	if (r->o->emit(r->o->ctx, t, stream, fd, (off_t)len) < 0)
+		interrupt(r, SIGPIPE);
+}
+
+static void pipe_close(struct run *r, struct grpx_node *t, int stream)
+{
+	int *fd = stream == GRPX_STDOUT ? &t->out_fd : &t->err_fd;
+	bool *is_pipe = stream == GRPX_STDOUT ? &t->out_pipe : &t->err_pipe;
+
+	if (*fd < 0 || !*is_pipe)
+		return;
+	epoll_ctl(r->ep, EPOLL_CTL_DEL, *fd, NULL);
+	close_fd(fd);
+	*is_pipe = false;
+	if (r->o->chunk)
+		r->o->chunk(r->o->ctx, t, stream, NULL, 0);
+}
+
+static bool pipes_open(const struct grpx_node *t)
+{
+	return t->out_pipe || t->err_pipe;
+}
+
+static void pipe_read(struct run *r, struct grpx_node *t, int stream)
+{
+	int fd = stream == GRPX_STDOUT ? t->out_fd : t->err_fd;
+	ssize_t n;
+
+	for (int rounds = 0; rounds < 4; rounds++) {
+		n = read(fd, r->buf, sizeof r->buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			pipe_close(r, t, stream);
+			return;
+		}
+		*(stream == GRPX_STDOUT ? &t->stdout_bytes : &t->stderr_bytes) += n;
+		if (r->o->chunk && !r->signal &&
+		    r->o->chunk(r->o->ctx, t, stream, r->buf, (size_t)n) < 0)
+			interrupt(r, SIGPIPE);
+		if ((size_t)n < sizeof r->buf)
+			return;
+	}
+}
+
+/* A pipe whose read end we watch; the write end is for the child. */
+static int pipe_open(struct run *r, struct grpx_node *t, int stream, int *wr)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.ptr = (void *)((uintptr_t)t | (stream == GRPX_STDERR)) };
+	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, p[0], &ev) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	*(stream == GRPX_STDOUT ? &t->out_fd : &t->err_fd) = p[0];
+	*(stream == GRPX_STDOUT ? &t->out_pipe : &t->err_pipe) = true;
+	*wr = p[1];
+	return 0;
+}
+
+/* --- result and error lists --- */
+
+static void list_append(struct grpx_node **head, struct grpx_node **tail,
+			struct grpx_node *h2, struct grpx_node *t2, size_t link)
+{
+	if (!h2)
+		return;
+	if (*tail)
+		*(struct grpx_node **)((char *)*tail + link) = h2;
+	else
+		*head = h2;
+	*tail = t2;
+}
+
+#define RES_LINK offsetof(struct grpx_node, res_next)
+#define ERR_LINK offsetof(struct grpx_node, err_next)
+
+void group_offer(struct run *r, struct grpx_node *g, struct grpx_node *c)
+{
+	struct grpx_node *n = g, *h = c->res_head, *t = c->res_tail;
+
+	c->res_head = c->res_tail = NULL;
+	if (mode_ops_of(g)->selects && !c->pick)
+		c->pick = ++g->npicked;
+	while (n->up && !mode_ops_of(n->up)->selects)
+		n = n->up;
+	if (n->up) { /* n is a child of a selecting group: hold for it */
+		list_append(&n->res_head, &n->res_tail, h, t, RES_LINK);
+		return;
+	}
+	while (h) {
+		struct grpx_node *next = h->res_next;
+		h->res_next = NULL;
+		emit(r, h, GRPX_STDOUT, h->out_fd);
+		close_fd(&h->out_fd);
+		h = next;
+	}
+}
+
+void group_discard(struct run *r, struct grpx_node *c, bool show)
+{
+	struct grpx_node *h = c->res_head;
+
+	c->res_head = c->res_tail = NULL;
+	while (h) {
+		struct grpx_node *next = h->res_next;
+		h->res_next = NULL;
+		if (show)
+			emit(r, h, GRPX_STDERR, h->out_fd);
+		close_fd(&h->out_fd);
+		h = next;
+	}
+}
+
+void group_pick(struct run *r, struct grpx_node *g, struct grpx_node *c)
+{
+	c->pick = ++g->npicked;
+	if (g->mode != GRPX_LAST || g->npicked <= g->count)
+		return;
+	uint32_t oldest = g->npicked - g->count; /* keep only the last `count` */
+	for (uint32_t i = 0; i < g->nkids; i++)
+		if (g->kids[i]->pick == oldest) {
+			group_discard(r, g->kids[i], false);
+			g->kids[i]->pick = 0;
+		}
+}
+
+void group_offer_picks(struct run *r, struct grpx_node *g)
+{
+	for (uint32_t p = 1; p <= g->npicked; p++)
+		for (uint32_t i = 0; i < g->nkids; i++)
+			if (g->kids[i]->pick == p)
+				group_offer(r, g, g->kids[i]);
+}
+
+void group_note_error(struct grpx_node *g, struct grpx_node *c)
+{
+	if (g->verdict)
+		return;
+	list_append(&g->err_head, &g->err_tail, c->err_head, c->err_tail, ERR_LINK);
+	c->err_head = c->err_tail = NULL;
+}
+
+/* The root cause to name in a reason: c's first error, or c. */
+static struct grpx_node *first_cause(struct grpx_node *c)
+{
+	return c->err_head ? c->err_head : c;
+}
+
+/* --- cancel and skip --- */
+
+static void skip_tree(struct run *r, struct grpx_node *n, int why,
+		      struct grpx_node *cause)
+{
+	n->status = GRPX_SKIPPED;
+	n->state = T_DONE;
+	n->why = (uint8_t)why;
+	n->cause = cause;
+	timer_disarm(r, n, 0);
+	timer_disarm(r, n, 1);
+	for (uint32_t i = 0; i < n->nkids; i++)
+		skip_tree(r, n->kids[i], why, cause);
+}
+
+static void jq_remove(struct run *r, struct grpx_node *t)
+{
+	struct grpx_node **pp = &r->jq_head, *prev = NULL;
+
+	while (*pp && *pp != t) {
+		prev = *pp;
+		pp = &(*pp)->q_next;
+	}
+	if (!*pp)
+		return;
+	*pp = t->q_next;
+	if (r->jq_tail == t)
+		r->jq_tail = prev;
+	t->q_next = NULL;
+}
+
+static void task_stop(struct run *r, struct grpx_node *t)
+{
+	if (r->no_grace) {
+		kill(-t->pgid, SIGKILL);
+		kill(-t->pgid, SIGCONT);
+		t->kill_sent = true;
+		pipe_close(r, t, GRPX_STDOUT);
+		pipe_close(r, t, GRPX_STDERR);
+		t->state = T_KILL;
+		timer_disarm(r, t, 0);
+		return;
+	}
+	pg_term(t->pgid);
+	t->state = T_STOP;
+	timer_arm(r, t, 0, run_now(r) + grace_of(r, t));
+}
+
+static void cancel_node(struct run *r, struct grpx_node *n, int why,
+			struct grpx_node *cause)
+{
+	if (n->kind == NODE_GROUP) {
+		if (n->state == T_DONE)
+			return;
+		if (n->state == T_WAIT) { /* between two attempts of a retry */
+			n->status = GRPX_CANCELED;
+			n->why = (uint8_t)why;
+			n->cause = cause;
+			skip_tree(r, n, why, cause);
+			n->status = GRPX_CANCELED;
+			node_ended(r, n);
+			return;
+		}
+		if (!n->verdict)
+			group_decide(r, n, GRPX_CANCELED, why, cause);
+		if (n->status == GRPX_CANCELED) {
+			n->why = (uint8_t)why;
+			n->cause = cause;
+		}
+		return;
+	}
+	switch (n->state) {
+	case T_QUEUED:
+		jq_remove(r, n);
+		n->status = GRPX_SKIPPED;
+		n->why = (uint8_t)why;
+		n->cause = cause;
+		node_ended(r, n);
+		break;
+	case T_WAIT:
+		timer_disarm(r, n, 1);
+		n->status = GRPX_CANCELED;
+		n->why = (uint8_t)why;
+		n->cause = cause;
+		node_ended(r, n);
+		break;
+	case T_RUN:
+		n->status = GRPX_CANCELED;
+		n->why = (uint8_t)why;
+		n->cause = cause;
+		task_stop(r, n);
+		break;
+	default:
+		break;
+	}
+}
+
+void group_decide(struct run *r, struct grpx_node *g, int status, int why,
+		  struct grpx_node *cause)
+{
+	if (g->verdict)
+		return;
+	g->verdict = true;
+	g->status = (uint8_t)status;
+	timer_disarm(r, g, 1);
+	for (uint32_t i = 0; i < g->nkids; i++) {
+		struct grpx_node *c = g->kids[i];
+		if (c->state == T_IDLE && !c->counted) {
+			skip_tree(r, c, why, cause);
+			g->ended++;
+		} else if (c->state != T_DONE) {
+			cancel_node(r, c, why, cause);
+		}
+	}
+	group_check_end(r, g);
+}
+
+void group_on_error(struct run *r, struct grpx_node *g, struct grpx_node *c,
+		    int def)
+{
+	int policy = g->on_error >= 0 ? g->on_error : def;
+
+	group_note_error(g, c);
+	if (policy == GRPX_ON_CANCEL)
+		group_decide(r, g, GRPX_FAILED, WHY_FAILED, first_cause(g));
+	else if (policy == GRPX_ON_DRAIN)
+		g->draining = true;
+}
+
+void group_settle_all_ok(struct run *r, struct grpx_node *g)
+{
+	if (g->verdict)
+		return;
+	if (g->ended == g->nkids || (g->draining && g->running == 0))
+		group_decide(r, g, g->nbad ? GRPX_FAILED : GRPX_OK, WHY_FAILED,
+			     g->err_head);
+}
+
+struct grpx_node *group_next_in_order(struct run *r, struct grpx_node *g)
+{
+	(void)r;
+	return g->next < g->nkids ? g->kids[g->next++] : NULL;
+}
+
+/* --- starting --- */
+
+static uint32_t limit_of(const struct grpx_node *g)
+{
+	if (g->limit)
+		return g->limit;
+	if (g->mode == GRPX_SIZED) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		return n > 0 ? (uint32_t)n : 1;
+	}
+	return 0;
+}
+
+static void group_fill(struct run *r, struct grpx_node *g)
+{
+	const struct mode_ops *ops = mode_ops_of(g);
+	uint32_t limit = limit_of(g);
+
+	while (!g->verdict && !g->draining && !r->signal &&
+	       (!limit || g->running < limit)) {
+		struct grpx_node *c = ops->next(r, g);
+		if (!c)
+			break;
+		c->counted = true;
+		g->running++;
+		if (c->kind == NODE_GROUP) {
+			group_start(r, c);
+		} else if (r->o->jobs > 0 && r->tasks_running >= r->o->jobs) {
+			c->state = T_QUEUED;
+			c->q_next = NULL;
+			list_append(&r->jq_head, &r->jq_tail, c, c,
+				    offsetof(struct grpx_node, q_next));
+		} else {
+			task_spawn(r, c);
+		}
+	}
+}
+
+static void group_start(struct run *r, struct grpx_node *g)
+{
+	g->status = GRPX_RUNNING;
+	g->state = T_RUN;
+	if (g->start_ms < 0)
+		g->start_ms = rel_ms(r);
+	g->started_at = run_now(r);
+	g->attempt = g->attempt ? g->attempt : 1;
+	int64_t timeout = !g->up && r->o->timeout_ms >= 0 ? r->o->timeout_ms : g->timeout_ms;
+	if (timeout >= 0)
+		timer_arm(r, g, 0, g->started_at + timeout);
+	if (mode_ops_of(g)->begin)
+		mode_ops_of(g)->begin(r, g);
+	group_fill(r, g);
+	group_check_end(r, g);
+}
+
+/* The stdin a task reads: the nearest spool handed in by a waterfall. */
+static int stdin_source(const struct grpx_node *t)
+{
+	for (const struct grpx_node *n = t; n; n = n->up) {
+		if (n->in_fd >= 0)
+			return n->in_fd;
+		if (n->up && n->up->mode == GRPX_WATERFALL && n->index > 0)
+			break;
+	}
+	return -1;
+}
+
+/* Where stdout goes: 0 our fd 1, 1 a spool, 2 a pipe. */
+static int stdout_kind(struct run *r, const struct grpx_node *t)
+{
+	switch (r->o->output) {
+	case GRPX_OUT_RAW:
+		for (const struct grpx_node *n = t; n->up; n = n->up)
+			if (n->up->mode == GRPX_WATERFALL && n->index + 1 < n->up->nkids)
+				return 1;
+		return 0;
+	case GRPX_OUT_PREFIX:
+		return t->held ? 1 : 2;
+	default:
+		return 1;
+	}
+}
+
+static void task_spawn(struct run *r, struct grpx_node *t)
+{
+	int fd0 = r->devnull, fd1 = STDOUT_FILENO, fd2 = STDERR_FILENO;
+	int in = -1, w1 = -1, w2 = -1, err = 0;
+
+	r->tasks_running++;
+	t->attempt++;
+	t->state = T_RUN;
+	t->status = GRPX_RUNNING;
+	t->exit_code = -1;
+	t->signal = 0;
+	t->reaped = t->kill_sent = false;
+	t->stdout_bytes = t->stderr_bytes = 0;
+	if (t->start_ms < 0)
+		t->start_ms = rel_ms(r);
+	if (t->retrying)
+		node_log(t, (struct attempt){ -1, 0, GRPX_RUNNING, rel_ms(r), -1 });
+
+	if (t->stdin_inherit) {
+		fd0 = STDIN_FILENO;
+	} else if (stdin_source(t) >= 0) {
+		in = spool_reopen(stdin_source(t));
+		if (in < 0)
+			err = errno;
+		fd0 = in;
+	}
+	switch (err ? -1 : stdout_kind(r, t)) {
+	case 1:
+		if ((t->out_fd = spool_open()) < 0)
+			err = errno;
+		fd1 = t->out_fd;
+		break;
+	case 2:
+		if (pipe_open(r, t, GRPX_STDOUT, &w1) < 0)
+			err = errno;
+		fd1 = w1;
+		break;
+	}
+	if (!err && r->o->output == GRPX_OUT_PREFIX) {
+		if (pipe_open(r, t, GRPX_STDERR, &w2) < 0)
+			err = errno;
+		fd2 = w2;
+	} else if (!err && r->o->output != GRPX_OUT_RAW) {
+		if ((t->err_fd = spool_open()) < 0)
+			err = errno;
+		fd2 = t->err_fd;
+	}
+	if (!err)
+		err = spawn_task(t, fd0, fd1, fd2);
+	if (in >= 0)
+		close(in);
+	if (w1 >= 0)
+		close(w1);
+	if (w2 >= 0)
+		close(w2);
+	if (!err && pid_put(&r->pids, t->pid, t) < 0) {
+		/* Untracked we could not reap it in order: stop it now. */
+		kill(-t->pgid, SIGKILL);
+		err = ENOMEM;
+	}
+	if (err) {
+		t->errnum = err;
+		t->status = GRPX_ERROR;
+		t->pid = t->pgid = -1;
+		pipe_close(r, t, GRPX_STDOUT);
+		pipe_close(r, t, GRPX_STDERR);
+		t->reaped = true;
+		attempt_over(r, t);
+		return;
+	}
+	if (t->timeout_ms >= 0)
+		timer_arm(r, t, 0, run_now(r) + t->timeout_ms);
+}
+
+static void jobs_pump(struct run *r);
+
+/* Start t now, or queue it behind the run's --jobs cap. */
+static void task_launch(struct run *r, struct grpx_node *t)
+{
+	if (r->o->jobs > 0 && r->tasks_running >= r->o->jobs) {
+		t->state = T_QUEUED;
+		t->q_next = NULL;
+		list_append(&r->jq_head, &r->jq_tail, t, t,
+			    offsetof(struct grpx_node, q_next));
+		return;
+	}
+	task_spawn(r, t);
+}
+
+static void jobs_pump(struct run *r)
+{
+	static bool pumping;
+
+	if (pumping)
+		return;
+	pumping = true;
+	while (r->jq_head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
+		struct grpx_node *t = r->jq_head;
+		r->jq_head = t->q_next;
+		if (!r->jq_head)
+			r->jq_tail = NULL;
+		t->q_next = NULL;
+		task_spawn(r, t);
+	}
+	pumping = false;
+}
+
+static void node_ended(struct run *r, struct grpx_node *n)
+{
+	n->state = T_DONE;
+	if (n->end_ms < 0 || n->kind == NODE_TASK)
+		n->end_ms = rel_ms(r);
+	n->q_next = NULL;
+	list_append(&r->done_head, &r->done_tail, n, n,
+		    offsetof(struct grpx_node, q_next));
+}
+
+int node_log(struct grpx_node *n, struct attempt a)
+{
+	if (n->nlog == n->caplog) {
+		uint32_t cap = n->caplog ? n->caplog * 2 : 4;
+		struct attempt *v = realloc(n->log, cap * sizeof *v);
+		if (!v)
+			return -1;
+		n->log = v;
+		n->caplog = cap;
+	}
+	n->log[n->nlog++] = a;
+	return 0;
+}
+
+static uint64_t rand_state;
+
+int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt)
+{
+	const struct backoff *b = &n->backoff;
+	double d;
+
+	if (b->initial_ms < 0)
+		return 0;
+	d = (double)b->initial_ms;
+	for (uint32_t i = 1; i < attempt && d < 1e12; i++)
+		d *= b->factor >= 1 ? b->factor : 2;
+	if (b->max_ms >= 0 && d > (double)b->max_ms)
+		d = (double)b->max_ms;
+	if (b->jitter) { /* equal jitter: half fixed, half random */
+		if (!rand_state)
+			rand_state = (uint64_t)mono_ms() * 6364136223846793005u ^ (uint64_t)getpid();
+		rand_state ^= rand_state << 13;
+		rand_state ^= rand_state >> 7;
+		rand_state ^= rand_state << 17;
+		d = d / 2 + (double)(rand_state % 1000000) / 1e6 * d / 2;
+	}
+	return (int64_t)d;
+}
+
+bool may_retry(const struct grpx_node *n, int status, int exit_code, uint32_t attempt)
+{
+	int64_t max = n->attempts >= 0 ? n->attempts : n->kind == NODE_GROUP ? 3 : 1;
+
+	if (!status_bad(status) || status == GRPX_ERROR)
+		return false;
+	if (max != 0 && attempt >= (uint64_t)max)
+		return false;
+	if (!n->nretry_on)
+		return true;
+	if (status != GRPX_FAILED || exit_code < 0)
+		return false;
+	for (uint32_t i = 0; i < n->nretry_on; i++)
+		if (n->retry_on[i] == exit_code)
+			return true;
+	return false;
+}
+
+/* One attempt of task t is over: retry it, or end it. */
+static void attempt_over(struct run *r, struct grpx_node *t)
+{
+	r->tasks_running--;
+	timer_disarm(r, t, 0);
+	pipe_close(r, t, GRPX_STDOUT);
+	pipe_close(r, t, GRPX_STDERR);
+	if (t->status == GRPX_RUNNING)
+		t->status = t->exit_code == 0 ? GRPX_OK : GRPX_FAILED;
+	if (t->out_fd >= 0)
+		t->stdout_bytes = fd_size(t->out_fd);
+	if (t->err_fd >= 0)
+		t->stderr_bytes = fd_size(t->err_fd);
+	if (t->retrying && t->nlog) {
+		struct attempt *a = &t->log[t->nlog - 1];
+		a->exit_code = t->exit_code;
+		a->signal = t->signal;
+		a->status = t->status;
+		a->end_ms = rel_ms(r);
+	}
+	jobs_pump(r);
+	if (!r->signal && !t->up->verdict &&
+	    may_retry(t, t->status, t->exit_code, t->attempt)) {
+		emit(r, t, GRPX_STDERR, t->out_fd);
+		emit(r, t, GRPX_STDERR, t->err_fd);
+		close_fd(&t->out_fd);
+		close_fd(&t->err_fd);
+		t->status = GRPX_RUNNING;
+		t->state = T_WAIT;
+		timer_arm(r, t, 1, run_now(r) + backoff_ms(t, t->attempt));
+		return;
+	}
+	emit(r, t, GRPX_STDERR, t->err_fd);
+	close_fd(&t->err_fd);
+	if (t->out_fd >= 0)
+		t->res_head = t->res_tail = t;
+	if (status_bad(t->status)) {
+		t->err_head = t->err_tail = t;
+		t->err_seq = ++r->err_stamp;
+	}
+	node_ended(r, t);
+}
+
+/* --- reaping and draining --- */
+
+static void drain_remove(struct run *r, struct grpx_node *t)
+{
+	for (struct grpx_node **pp = &r->drain; *pp; pp = &(*pp)->q_next)
+		if (*pp == t) {
+			*pp = t->q_next;
+			t->q_next = NULL;
+			return;
+		}
+}
+
+/* Drained tasks whose group is empty and pipes closed are over. */
+static void drain_scan(struct run *r)
+{
+	struct grpx_node **pp = &r->drain;
+
+	while (*pp) {
+		struct grpx_node *t = *pp;
+		if (t->pgid > 0 && !pg_alive(t->pgid))
+			t->pgid = -1;
+		if (t->pgid < 0 && !pipes_open(t)) {
+			*pp = t->q_next;
+			t->q_next = NULL;
+			attempt_over(r, t);
+		} else {
+			pp = &t->q_next;
+		}
+	}
+}
+
+/*
+ * The main process of t exited.  Whatever is left in its process group
+ * gets the grace sequence; pipes held open by escaped writers get the
+ * grace too.  Then the attempt is over.
+ */
+static void task_exited(struct run *r, struct grpx_node *t, int st)
+{
+	t->pid = -1;
+	t->reaped = true;
+	if (WIFEXITED(st))
+		t->exit_code = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		t->signal = WTERMSIG(st);
+	if (t->status == GRPX_RUNNING)
+		t->status = t->exit_code == 0 ? GRPX_OK : GRPX_FAILED;
+	if (t->state == T_RUN)
+		timer_disarm(r, t, 0);
+	if (pg_alive(t->pgid)) {
+		if (t->state == T_RUN) {
+			if (r->no_grace) {
+				kill(-t->pgid, SIGKILL);
+				t->kill_sent = true;
+			} else {
+				pg_term(t->pgid);
+			}
+		}
+	} else {
+		t->pgid = -1;
+		if (!pipes_open(t)) {
+			attempt_over(r, t);
+			return;
+		}
+	}
+	if (t->tm[0].slot < 0)
+		timer_arm(r, t, 0, run_now(r) + (t->kill_sent ? 0 : grace_of(r, t)));
+	t->state = T_DRAIN;
+	t->q_next = r->drain;
+	r->drain = t;
+}
+
+static void reap(struct run *r)
+{
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		struct grpx_node *t = pid_take(&r->pids, pid);
+		if (t)
+			task_exited(r, t, st);
+	}
+	drain_scan(r);
+}
+
+/* Close what a SIGKILLed task still holds: its pipes may never see EOF. */
+static void task_kill(struct run *r, struct grpx_node *t)
+{
+	if (t->pgid > 0) {
+		kill(-t->pgid, SIGKILL);
+		kill(-t->pgid, SIGCONT);
+	}
+	t->kill_sent = true;
+	pipe_close(r, t, GRPX_STDOUT);
+	pipe_close(r, t, GRPX_STDERR);
+}
+
+static void group_timeout(struct run *r, struct grpx_node *g)
+{
+	if (g->verdict)
+		return;
+	g->err_seq = ++r->err_stamp;
+	list_append(&g->err_head, &g->err_tail, g, g, ERR_LINK);
+	if (!g->up && !r->signal)
+		r->outcome = GRPX_RUN_TIMEOUT;
+	group_decide(r, g, GRPX_TIMEOUT, WHY_TIMEOUT, g);
+}
+
+static void fire(struct run *r, struct grpx_node *n, int which)
+{
+	if (which == 1) {
+		if (n->kind == NODE_TASK && n->state == T_WAIT) {
+			task_launch(r, n);
+		} else if (n->state == T_IDLE && n->up) {
+			struct grpx_node *g = n->up;
+			mode_ops_of(g)->wake(r, g, n);
+			group_fill(r, g);
+			group_check_end(r, g);
+		} else if (n->kind == NODE_GROUP && n->state != T_DONE) {
+			mode_ops_of(n)->wake(r, n, NULL);
+			group_fill(r, n);
+			group_check_end(r, n);
+		}
+		return;
+	}
+	if (n->kind == NODE_GROUP) {
+		group_timeout(r, n);
+		return;
+	}
+	switch (n->state) {
+	case T_RUN:
+		n->status = GRPX_TIMEOUT;
+		task_stop(r, n);
+		break;
+	case T_STOP:
+		task_kill(r, n);
+		n->state = T_KILL;
+		break;
+	case T_DRAIN:
+		task_kill(r, n);
+		n->pgid = -1;
+		drain_remove(r, n);
+		attempt_over(r, n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* --- handing ended nodes to their groups --- */
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct grpx_node *x = *(struct grpx_node *const *)a;
+	const struct grpx_node *y = *(struct grpx_node *const *)b;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void deliver(struct run *r, struct grpx_node *c)
+{
+	struct grpx_node *g = c->up;
+
+	if (!g) {
+		r->finished = true;
+		return;
+	}
+	if (c->counted) {
+		c->counted = false;
+		g->running--;
+	}
+	g->ended++;
+	if (c->status == GRPX_OK)
+		g->nok++;
+	else if (status_bad(c->status))
+		g->nbad++;
+	if (!g->verdict)
+		mode_ops_of(g)->ended(r, g, c);
+	else if (mode_ops_of(g)->selects)
+		group_discard(r, c, false);
+	else
+		group_offer(r, g, c);
+	if (!g->verdict)
+		group_fill(r, g);
+	group_check_end(r, g);
+}
+
+static void dispatch(struct run *r)
+{
+	static struct grpx_node **batch;
+	static size_t cap;
+
+	while (r->done_head) {
+		size_t n = 0;
+		for (struct grpx_node *c = r->done_head; c; c = c->q_next)
+			n++;
+		if (n > cap) {
+			struct grpx_node **v = realloc(batch, n * 2 * sizeof *v);
+			if (v) {
+				batch = v;
+				cap = n * 2;
+			}
+		}
+		if (n > cap) { /* no memory to sort: deliver in arrival order */
+			struct grpx_node *c = r->done_head;
+			r->done_head = c->q_next;
+			if (!r->done_head)
+				r->done_tail = NULL;
+			c->q_next = NULL;
+			deliver(r, c);
+			continue;
+		}
+		n = 0;
+		for (struct grpx_node *c = r->done_head; c; c = c->q_next)
+			batch[n++] = c;
+		r->done_head = r->done_tail = NULL;
+		qsort(batch, n, sizeof *batch, by_seq);
+		for (size_t i = 0; i < n; i++) {
+			batch[i]->q_next = NULL;
+			deliver(r, batch[i]);
+		}
+	}
+}
+
+static void group_check_end(struct run *r, struct grpx_node *g)
+{
+	if (!g->verdict || g->running > 0 || g->state == T_DONE)
+		return;
+	timer_disarm(r, g, 0);
+	timer_disarm(r, g, 1);
+	g->end_ms = rel_ms(r);
+	if (g->status == GRPX_RUNNING)
+		g->status = GRPX_CANCELED;
+	if (mode_ops_of(g)->selects)
+		for (uint32_t i = 0; i < g->nkids; i++)
+			group_discard(r, g->kids[i], false);
+	node_ended(r, g);
+}
+
+/* --- signals --- */
+
+static void kill_all_now(struct run *r, struct grpx_node *n)
+{
+	if (n->kind == NODE_TASK) {
+		if (n->state == T_RUN || n->state == T_STOP) {
+			task_kill(r, n);
+			timer_disarm(r, n, 0);
+			n->state = T_KILL;
+		} else if (n->state == T_DRAIN) {
+			timer_arm(r, n, 0, run_now(r));
+		}
+		return;
+	}
+	for (uint32_t i = 0; i < n->nkids; i++)
+		kill_all_now(r, n->kids[i]);
+}
+
+static void interrupt(struct run *r, int sig)
+{
+	if (r->signal) {
+		if (sig == SIGINT && !r->no_grace) {
+			r->no_grace = true;
+			kill_all_now(r, r->job->root);
+		}
+		return;
+	}
+	r->signal = sig;
+	r->outcome = GRPX_RUN_INTERRUPTED;
+	group_decide(r, r->job->root, GRPX_CANCELED, WHY_INTERRUPTED, NULL);
+}
+
+static void read_signals(struct run *r)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	while ((n = read(r->sigfd, &si, sizeof si)) == (ssize_t)sizeof si || (n < 0 && errno == EINTR))
+		if (n > 0 && si.ssi_signo != SIGCHLD)
+			interrupt(r, (int)si.ssi_signo);
+	reap(r);
+}
+
+/* --- setup and teardown --- */
+
+/* Run state of every node, as before any run; `up` is the runner group. */
+static void node_init(struct grpx_node *n, struct grpx_node *up)
+{
+	n->up = up;
+	n->status = GRPX_PENDING;
+	n->state = T_IDLE;
+	n->why = WHY_NONE;
+	n->cause = NULL;
+	n->pid = n->pgid = -1;
+	n->out_fd = n->err_fd = n->in_fd = -1;
+	n->exit_code = -1;
+	n->signal = n->errnum = 0;
+	n->attempt = 0;
+	n->start_ms = n->end_ms = -1;
+	n->stdout_bytes = n->stderr_bytes = 0;
+	n->nlog = 0;
+	n->tm[0].slot = n->tm[1].slot = -1;
+	n->err_seq = 0;
+	n->next = n->running = n->ended = n->nok = n->nbad = n->emitted = 0;
+	n->res_head = n->res_tail = n->res_next = NULL;
+	n->err_head = n->err_tail = n->err_next = NULL;
+	n->q_next = NULL;
+	n->verdict = n->draining = n->queued = n->kill_sent = n->reaped = false;
+	n->counted = n->out_pipe = n->err_pipe = false;
+	n->pick = n->npicked = 0;
+	n->held = up && (mode_ops_of(up)->selects || up->held);
+	n->retrying = n->kind == NODE_TASK ? n->attempts >= 0 && n->attempts != 1
+					   : n->mode == GRPX_RETRY;
+	for (uint32_t i = 0; i < n->nkids; i++)
+		node_init(n->kids[i], n);
+}
+
+static void node_release(struct run *r, struct grpx_node *n)
+{
+	timer_disarm(r, n, 0);
+	timer_disarm(r, n, 1);
+	pipe_close(r, n, GRPX_STDOUT);
+	pipe_close(r, n, GRPX_STDERR);
+	group_discard(r, n, false);
+	close_fd(&n->out_fd);
+	close_fd(&n->err_fd);
+	for (uint32_t i = 0; i < n->nkids; i++)
+		node_release(r, n->kids[i]);
+}
+
+/* Make a subtree new again for another attempt of the retry group above it. */
+void node_reset(struct run *r, struct grpx_node *n)
+{
+	node_release(r, n);
+	node_init(n, n->up);
+}
+
+static int list_children(pid_t *v, int max)
+{
+	char path[64];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	long pid;
+	while (n < max && fscanf(f, "%ld", &pid) == 1)
+		v[n++] = (pid_t)pid;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Nothing grpx started may outlive the run.  As a subreaper we inherit
+ * whatever escaped its process group; give it the grace sequence too.
+ */
+static void reap_escapees(struct run *r)
+{
+	int64_t deadline = run_now(r) + (r->no_grace ? 0 : grace_of(r, r->job->root));
+	bool killing = false;
+	pid_t v[256];
+
+	for (;;) {
+		int st;
+		while (waitpid(-1, &st, WNOHANG) > 0)
+			;
+		int n = list_children(v, 256);
+		if (n == 0)
+			break;
+		if (!killing && run_now(r) >= deadline)
+			killing = true;
+		for (int i = 0; i < n; i++) {
+			int sig = killing ? SIGKILL : SIGTERM;
+			kill(v[i], sig);
+			kill(-v[i], sig);
+			kill(v[i], SIGCONT);
+		}
+		struct epoll_event ev;
+		int64_t wait = killing ? 50 : deadline - run_now(r);
+		if (epoll_wait(r->ep, &ev, 1, (int)(wait > 0 ? wait : 0)) > 0 && ev.data.ptr == NULL) {
+			struct signalfd_siginfo si;
+			while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+				if (si.ssi_signo == SIGINT && r->signal)
+					killing = true;
+		}
+	}
+}
+
+static void loop(struct run *r)
+{
+	struct epoll_event ev[64];
+
+	for (;;) {
+		dispatch(r);
+		if (r->finished)
+			break;
+		const struct heap_ent *top = heap_top(&r->heap);
+		int timeout = -1;
+		if (top) {
+			int64_t d = top->at - run_now(r);
+			timeout = d <= 0 ? 0 : d > 3600000 ? 3600000 : (int)d;
+		}
+		int n = epoll_wait(r->ep, ev, 64, timeout);
+		for (int i = 0; i < n; i++) {
+			uintptr_t p = (uintptr_t)ev[i].data.ptr;
+			if (!p)
+				read_signals(r);
+			else
+				pipe_read(r, (struct grpx_node *)(p & ~(uintptr_t)1),
+					  p & 1 ? GRPX_STDERR : GRPX_STDOUT);
+		}
+		if (r->drain)
+			drain_scan(r);
+		int64_t now = run_now(r);
+		while ((top = heap_top(&r->heap)) && top->at <= now) {
+			struct grpx_node *t = top->n;
+			int which = top->which;
+			heap_remove(&r->heap, t, which);
+			fire(r, t, which);
+		}
+	}
+}
+
+static int errs_by_seq(const void *a, const void *b)
+{
+	const struct grpx_node *x = *(struct grpx_node *const *)a;
+	const struct grpx_node *y = *(struct grpx_node *const *)b;
+	return (x->err_seq > y->err_seq) - (x->err_seq < y->err_seq);
+}
+
+static void collect_errors(struct run *r)
+{
+	struct grpx_node *root = r->job->root, *e;
+	size_t n = 0;
+
+	for (e = root->err_head; e; e = e->err_next)
+		n++;
+	r->errs = calloc(n + 1, sizeof *r->errs);
+	r->errmsg = calloc(n + 1, sizeof *r->errmsg);
+	if (!r->errs || !r->errmsg)
+		return;
+	for (e = root->err_head; e; e = e->err_next)
+		r->errs[r->nerrs++] = e;
+	qsort(r->errs, r->nerrs, sizeof *r->errs, errs_by_seq);
+	for (size_t i = 0; i < r->nerrs; i++)
+		r->errmsg[i] = node_error_message(r->errs[i]);
+}
+
+char *node_error_message(const struct grpx_node *n)
+{
+	char dur[32], *s = NULL;
+	int rc;
+
+	switch (n->status) {
+	case GRPX_TIMEOUT:
+		grpx_format_duration(n->kind == NODE_GROUP || n->timeout_ms >= 0 ? n->timeout_ms : 0,
+				     dur, sizeof dur);
+		rc = asprintf(&s, "timed out after %s", dur);
+		break;
+	case GRPX_ERROR:
+		rc = asprintf(&s, "cannot start: %s", strerror(n->errnum));
+		break;
+	default:
+		if (n->signal)
+			rc = asprintf(&s, "killed by signal %d (SIG%s)", n->signal,
+				      sigabbrev_np(n->signal) ? sigabbrev_np(n->signal) : "?");
+		else
+			rc = asprintf(&s, "exit status %d", n->exit_code);
+	}
+	return rc < 0 ? NULL : s;
+}
+
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int nfd = open("/dev/null", O_RDWR);
+			if (nfd >= 0 && nfd != fd) {
+				dup2(nfd, fd);
+				close(nfd);
+			}
+		}
+}
+
+/* Run only the nodes named by o->paths: they become the root's children. */
+static int select_paths(struct run *r)
+{
+	struct grpx_node *root = r->job->root, **sel;
+	size_t n = 0;
+
+	sel = calloc(r->o->npaths + 1, sizeof *sel);
+	if (!sel)
+		return -1;
+	for (size_t i = 0; i < r->o->npaths; i++) {
+		struct grpx_node *x = grpx_job_find(r->job, r->o->paths[i]);
+		if (!x || x == root) {
+			free(sel);
+			errno = ENOENT;
+			return -1;
+		}
+		sel[n++] = x;
+	}
+	qsort(sel, n, sizeof *sel, by_seq);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) { /* drop duplicates and nodes inside another */
+		bool inside = false;
+		for (struct grpx_node *a = sel[i]->parent; a && !inside; a = a->parent)
+			for (size_t j = 0; j < k; j++)
+				inside |= sel[j] == a;
+		if (!inside && (k == 0 || sel[k - 1] != sel[i]))
+			sel[k++] = sel[i];
+	}
+	r->saved_kids = root->kids;
+	r->saved_nkids = root->nkids;
+	node_init(root, NULL);
+	for (size_t i = 0; i < root->nkids; i++)
+		skip_tree(r, root->kids[i], WHY_NONE, NULL);
+	root->kids = sel;
+	root->nkids = (uint32_t)k;
+	for (size_t i = 0; i < k; i++)
+		node_init(sel[i], root);
+	return 0;
+}
+
+int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **runp)
+{
+	struct run *r = calloc(1, sizeof *r);
+	sigset_t set, old;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oldpipe;
+
+	if (!r)
+		return -1;
+	r->job = job;
+	r->o = o;
+	r->ep = r->sigfd = r->devnull = -1;
+	ensure_std_fds();
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+#ifdef PR_SET_CHILD_SUBREAPER
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	sigaction(SIGPIPE, &ign, &oldpipe);
+	r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	r->ep = epoll_create1(EPOLL_CLOEXEC);
+	r->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	if (r->sigfd < 0 || r->ep < 0 || r->devnull < 0 ||
+	    epoll_ctl(r->ep, EPOLL_CTL_ADD, r->sigfd, &ev) < 0)
+		goto fail;
+	node_init(job->root, NULL);
+	if (o->npaths && select_paths(r) < 0)
+		goto fail;
+	clock_gettime(CLOCK_REALTIME, &r->wall0);
+	r->t0f = mono_ms_f();
+	r->t0 = mono_ms();
+	r->outcome = GRPX_RUN_OK;
+	group_start(r, job->root);
+	loop(r);
+	reap_escapees(r);
+	if (r->outcome == GRPX_RUN_OK && job->root->status != GRPX_OK)
+		r->outcome = GRPX_RUN_FAILED;
+	collect_errors(r);
+	if (r->saved_kids) {
+		free(job->root->kids);
+		job->root->kids = r->saved_kids;
+		job->root->nkids = r->saved_nkids;
+		r->saved_kids = NULL;
+	}
+	close(r->sigfd);
+	close(r->ep);
+	close(r->devnull);
+	heap_free(&r->heap);
+	free(r->pids.k);
+	free(r->pids.v);
+	sigaction(SIGPIPE, &oldpipe, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	*runp = (struct grpx_run *)r;
+	return 0;
+fail:;
+	int e = errno;
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	if (r->ep >= 0)
+		close(r->ep);
+	if (r->devnull >= 0)
+		close(r->devnull);
+	sigaction(SIGPIPE, &oldpipe, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(r);
+	errno = e;
+	return -1;
+}
+
+/* --- the outcome --- */
+
+enum grpx_outcome grpx_run_outcome(const struct grpx_run *run)
+{
+	return (enum grpx_outcome)((const struct run *)run)->outcome;
+}
+
+int grpx_run_signal(const struct grpx_run *run)
+{
+	return ((const struct run *)run)->signal;
+}
+
+int grpx_run_exit_code(const struct grpx_run *run)
+{
+	const struct run *r = (const struct run *)run;
+
+	switch (r->outcome) {
+	case GRPX_RUN_OK:
+		return 0;
+	case GRPX_RUN_TIMEOUT:
+		return 124;
+	case GRPX_RUN_INTERRUPTED:
+		return 128 + r->signal;
+	default:
+		return 1;
+	}
+}
+
+int grpx_run_cause_code(const struct grpx_run *run)
+{
+	const struct run *r = (const struct run *)run;
+
+	if (r->outcome != GRPX_RUN_FAILED || r->nerrs != 1)
+		return grpx_run_exit_code(run);
+	const struct grpx_node *n = r->errs[0];
+	switch (n->status) {
+	case GRPX_TIMEOUT:
+		return 124;
+	case GRPX_ERROR:
+		return 127;
+	default:
+		return n->signal ? 128 + n->signal : n->exit_code > 0 ? n->exit_code : 1;
+	}
+}
+
+size_t grpx_run_nerrors(const struct grpx_run *run)
+{
+	return ((const struct run *)run)->nerrs;
+}
+
+const char *grpx_run_error(const struct grpx_run *run, size_t i, const char **msg)
+{
+	const struct run *r = (const struct run *)run;
+
+	if (i >= r->nerrs)
+		return NULL;
+	*msg = r->errmsg[i] ? r->errmsg[i] : "out of memory";
+	return r->errs[i]->path;
+}
+
+void grpx_run_free(struct grpx_run *run)
+{
+	struct run *r = (struct run *)run;
+
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nerrs; i++)
+		free(r->errmsg[i]);
+	free(r->errmsg);
+	free(r->errs);
+	free(r);
+}

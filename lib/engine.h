@@ -1,0 +1,62 @@
+/*
+ * engine.h - the run: its event loop state, shared by engine.c, spawn.c
+ * and the report writer.
+ */
+#ifndef GRPX_ENGINE_H
+#define GRPX_ENGINE_H
+
+#include "internal.h"
+
+/* A task's life.  Groups use only T_IDLE and T_DONE. */
+enum task_state {
+	T_IDLE,   /* not started (a schedule child may have its time armed) */
+	T_QUEUED, /* started by its group, waiting for a --jobs slot */
+	T_WAIT,   /* between two attempts, backoff armed */
+	T_RUN,    /* main process running, timeout armed */
+	T_STOP,   /* SIGTERM sent to its group, grace armed */
+	T_KILL,   /* SIGKILL sent, waiting for the reap */
+	T_DRAIN,  /* main reaped; group members or pipe writers remain, grace armed */
+	T_DONE
+};
+
+struct run {
+	struct grpx_job *job;
+	const struct grpx_opts *o;
+	int64_t t0;                 /* monotonic ms when the run started */
+	double t0f;
+	struct timespec wall0;      /* realtime at start, for started_at */
+	int ep;                     /* epoll */
+	int sigfd;
+	int devnull;
+	struct heap heap;
+	struct pidmap { pid_t *k; struct grpx_node **v; size_t cap, n; } pids;
+	long tasks_running;         /* against o->jobs */
+	struct grpx_node *jq_head, *jq_tail; /* tasks waiting for a --jobs slot */
+	struct grpx_node *drain;    /* tasks in T_DRAIN */
+	struct grpx_node *done_head, *done_tail; /* ended, to hand to their groups */
+	uint64_t err_stamp;
+	int signal;                 /* the first signal that interrupted us */
+	bool no_grace;              /* second SIGINT: kill at once */
+	bool finished;              /* the root has ended */
+	int outcome;                /* enum grpx_outcome */
+	struct grpx_node **errs;    /* the run's causes, in arrival order */
+	size_t nerrs;
+	char **errmsg;              /* parallel to errs, owned */
+	struct grpx_node **saved_kids; /* the root's own kids during a PATH run */
+	uint32_t saved_nkids;
+	char buf[65536];            /* pipe reads */
+};
+
+struct spawn {
+	char **argv, **envp, *cwd, *jobname;
+	char *vars[4];
+	bool path_lookup;
+};
+
+int spool_open(void);
+int spool_reopen(int fd);
+int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2);
+void spawn_free(struct spawn *sp);
+char *node_error_message(const struct grpx_node *n);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * schedule: each child starts at its `delay` after the group starts, or at
+ * its wall-clock `at`.  Every child's time is an entry of the run's one
+ * heap; ties fire in input order.  Children whose time came wait in a FIFO
+ * for a free slot under `limit`.
+ */
+#include <time.h>
+
+#include "engine.h"
+
+/* Monotonic ms of an `at` moment: RFC 3339, or the next local HH:MM:SS. */
+static int64_t at_due(struct run *r, const struct at_spec *at)
+{
+	struct timespec now;
+	int64_t wall, due;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (at->kind == AT_ABS) {
+		due = at->value;
+	} else {
+		time_t t = now.tv_sec;
+		struct tm tm;
+		localtime_r(&t, &tm);
+		for (int day = 0; day < 2; day++) {
+			struct tm m = tm;
+			m.tm_mday += day;
+			m.tm_hour = (int)(at->value / 3600000);
+			m.tm_min = (int)(at->value / 60000 % 60);
+			m.tm_sec = (int)(at->value / 1000 % 60);
+			m.tm_isdst = -1;
+			due = (int64_t)mktime(&m) * 1000 + at->value % 1000;
+			if (due > wall)
+				break;
+		}
+	}
+	return run_now(r) + (due > wall ? due - wall : 0);
+}
+
+static void begin(struct run *r, struct grpx_node *g)
+{
+	g->rq_head = g->rq_tail = NULL;
+	for (uint32_t i = 0; i < g->nkids; i++) {
+		struct grpx_node *c = g->kids[i];
+		int64_t due = g->started_at;
+		if (c->delay_ms >= 0)
+			due += c->delay_ms;
+		else if (c->at.kind != AT_NONE)
+			due = at_due(r, &c->at);
+		timer_arm(r, c, 1, due);
+	}
+}
+
+static void wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
+{
+	(void)r;
+	c->q_next = NULL;
+	if (g->rq_tail)
+		g->rq_tail->q_next = c;
+	else
+		g->rq_head = c;
+	g->rq_tail = c;
+}
+
+static struct grpx_node *next(struct run *r, struct grpx_node *g)
+{
+	struct grpx_node *c = g->rq_head;
+
+	(void)r;
+	if (c) {
+		g->rq_head = c->q_next;
+		if (!g->rq_head)
+			g->rq_tail = NULL;
+		c->q_next = NULL;
+	}
+	return c;
+}
+
+static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
+{
+	group_offer(r, g, c);
+	if (status_bad(c->status))
+		group_on_error(r, g, c, GRPX_ON_CONTINUE);
+	group_settle_all_ok(r, g);
+}
+
+const struct mode_ops mode_schedule = {
+	.begin = begin,
+	.next = next,
+	.ended = ended,
+	.wake = wake,
+};

@@ -1,0 +1,236 @@
+/*
+ * report.c - the JSON report (SPEC section 6), written atomically: a
+ * temporary file beside the target, then rename.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':  fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_ms(FILE *f, double ms)
+{
+	if (ms < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.1f", ms);
+}
+
+static void json_int_or_null(FILE *f, int v, bool null)
+{
+	if (null)
+		fputs("null", f);
+	else
+		fprintf(f, "%d", v);
+}
+
+const char *grpx_node_reason(const struct grpx_node *n, char *buf, size_t len)
+{
+	const char *cause = n->cause ? n->cause->path : "";
+
+	switch (n->why) {
+	case WHY_FAILED:
+		snprintf(buf, len, "%s failed", cause);
+		break;
+	case WHY_WON:
+		snprintf(buf, len, "race won by %s", cause);
+		break;
+	case WHY_DONE:
+		snprintf(buf, len, "%s had its results", cause);
+		break;
+	case WHY_INTERRUPTED:
+		snprintf(buf, len, "interrupted");
+		break;
+	case WHY_TIMEOUT:
+		snprintf(buf, len, "timeout");
+		break;
+	default:
+		if (n->status == GRPX_SKIPPED)
+			snprintf(buf, len, "not selected");
+		else
+			return NULL;
+	}
+	return buf;
+}
+
+static void write_attempts(FILE *f, const struct grpx_node *n)
+{
+	fputs(", \"attempt_log\": [", f);
+	for (uint32_t i = 0; i < n->nlog; i++) {
+		const struct attempt *a = &n->log[i];
+		fprintf(f, "%s{\"status\": \"%s\", \"exit_code\": ", i ? ", " : "",
+			grpx_status_name((enum grpx_status)a->status));
+		json_int_or_null(f, a->exit_code, a->exit_code < 0);
+		fputs(", \"signal\": ", f);
+		json_int_or_null(f, a->signal, a->signal == 0);
+		fputs(", \"start_ms\": ", f);
+		json_ms(f, a->start_ms);
+		fputs(", \"end_ms\": ", f);
+		json_ms(f, a->end_ms);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void write_node(FILE *f, const struct grpx_node *n, int depth)
+{
+	char why[512];
+
+	fputs("{\"path\": ", f);
+	json_str(f, n->path);
+	if (n->parent) {
+		fputs(", \"name\": ", f);
+		json_str(f, n->name);
+	}
+	fprintf(f, ", \"kind\": \"%s\"", n->kind == NODE_TASK ? "task" : "group");
+	if (n->kind == NODE_GROUP)
+		fprintf(f, ", \"mode\": \"%s\"", mode_name(n->mode));
+	if (n->run) {
+		fputs(", \"run\": ", f);
+		json_str(f, n->run);
+	} else if (n->argv) {
+		fputs(", \"argv\": [", f);
+		for (char **a = n->argv; *a; a++) {
+			if (a != n->argv)
+				fputs(", ", f);
+			json_str(f, *a);
+		}
+		fputc(']', f);
+	}
+	fprintf(f, ", \"status\": \"%s\"", grpx_status_name((enum grpx_status)n->status));
+	if (grpx_node_reason(n, why, sizeof why) &&
+	    (n->status == GRPX_CANCELED || n->status == GRPX_SKIPPED)) {
+		fputs(", \"reason\": ", f);
+		json_str(f, why);
+	}
+	if (n->kind == NODE_TASK) {
+		fputs(", \"exit_code\": ", f);
+		json_int_or_null(f, n->exit_code, n->exit_code < 0);
+		fputs(", \"signal\": ", f);
+		json_int_or_null(f, n->signal, n->signal == 0);
+		fprintf(f, ", \"attempts\": %u", n->attempt);
+		if (n->status == GRPX_ERROR) {
+			fputs(", \"error\": ", f);
+			json_str(f, strerror(n->errnum));
+		}
+	} else if (n->mode == GRPX_RETRY) {
+		fprintf(f, ", \"attempts\": %u", n->attempt);
+	}
+	if (n->retrying)
+		write_attempts(f, n);
+	fputs(", \"start_ms\": ", f);
+	json_ms(f, n->start_ms);
+	fputs(", \"end_ms\": ", f);
+	json_ms(f, n->end_ms);
+	if (n->kind == NODE_TASK) {
+		fprintf(f, ", \"stdout_bytes\": %lld, \"stderr_bytes\": %lld",
+			(long long)n->stdout_bytes, (long long)n->stderr_bytes);
+		fputc('}', f);
+		return;
+	}
+	fputs(", \"selected\": [", f);
+	bool first = true;
+	for (uint32_t p = 1; p <= n->npicked; p++)
+		for (uint32_t i = 0; i < n->nkids; i++)
+			if (n->kids[i]->pick == p) {
+				if (!first)
+					fputs(", ", f);
+				json_str(f, n->kids[i]->path);
+				first = false;
+			}
+	fputs("], \"children\": [", f);
+	for (uint32_t i = 0; i < n->nkids; i++) {
+		if (i)
+			fputs(", ", f);
+		write_node(f, n->kids[i], depth + 1);
+	}
+	fputs("]}", f);
+}
+
+static const char *outcome_name(int o)
+{
+	static const char *const names[] = { "ok", "failed", "timeout", "interrupted" };
+	return names[o];
+}
+
+int grpx_report_json(const struct grpx_run *run, const char *path)
+{
+	const struct run *r = (const struct run *)run;
+	char tmp[4096], stamp[64];
+	struct tm tm;
+	int fd, err;
+	FILE *f;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		err = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		errno = err;
+		return -1;
+	}
+	gmtime_r(&r->wall0.tv_sec, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	fputs("{\"version\": 1, \"file\": ", f);
+	json_str(f, r->job->file ? r->job->file : "");
+	fprintf(f, ", \"status\": \"%s\", \"exit_code\": %d, \"started_at\": \"%s.%03ldZ\"",
+		outcome_name(r->outcome), grpx_run_exit_code(run), stamp,
+		r->wall0.tv_nsec / 1000000);
+	fputs(", \"duration_ms\": ", f);
+	json_ms(f, r->job->root->end_ms >= 0 ? r->job->root->end_ms : 0);
+	fputs(", \"errors\": [", f);
+	for (size_t i = 0; i < r->nerrs; i++) {
+		fputs(i ? ", {\"path\": " : "{\"path\": ", f);
+		json_str(f, r->errs[i]->path);
+		fputs(", \"message\": ", f);
+		json_str(f, r->errmsg[i] ? r->errmsg[i] : "");
+		fputc('}', f);
+	}
+	fputs("], \"root\": ", f);
+	write_node(f, r->job->root, 0);
+	fputs("}\n", f);
+	if (fflush(f) != 0 || ferror(f)) {
+		err = errno;
+		fclose(f);
+		unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		err = errno;
+		unlink(tmp);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,267 @@
+/*
+ * spawn.c - the one spawn primitive, and the spool files task output
+ * goes to.
+ *
+ * A task is started with posix_spawn in a new process group whose leader
+ * it is, with the signals grpx catches or ignores reset to their defaults,
+ * an empty signal mask, and fds 0, 1, 2 set up through file actions.  All
+ * of grpx's own descriptors are close-on-exec, so nothing else leaks in.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+extern char **environ;
+
+/* An anonymous read-write file: O_TMPFILE, else a memfd, else unlinked. */
+int spool_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+#endif
+#ifdef MFD_CLOEXEC
+	fd = memfd_create("grpx-spool", MFD_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+#endif
+	if ((size_t)snprintf(path, sizeof path, "%s/grpx.XXXXXX", dir) >= sizeof path)
+		return -1;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* A fresh read-only description of spool `fd`, at offset 0. */
+int spool_reopen(int fd)
+{
+	char path[64];
+	int nfd;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	nfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nfd >= 0)
+		return nfd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd >= 0 && lseek(nfd, 0, SEEK_SET) < 0) {
+		close(nfd);
+		return -1;
+	}
+	return nfd;
+}
+
+static char *const default_shell[] = { "/bin/sh", "-c", NULL };
+
+/* Set KEY=VALUE in a NULL-terminated array with room to grow. */
+static void env_put(char **env, size_t *n, char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t i = 0; i < *n; i++)
+		if (strncmp(env[i], kv, klen) == 0 && env[i][klen] == '=') {
+			env[i] = kv;
+			return;
+		}
+	env[(*n)++] = kv;
+	env[*n] = NULL;
+}
+
+/* The innermost node around t (t included) that repeats, or NULL. */
+static const struct grpx_node *retrier_of(const struct grpx_node *t)
+{
+	for (; t; t = t->up)
+		if (t->retrying)
+			return t;
+	return NULL;
+}
+
+/*
+ * Build what the child needs before spawning: argv, envp, cwd.  Every
+ * string lives in `sp` and is freed by spawn_free().
+ */
+static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
+{
+	const struct grpx_node *n, *rt;
+	size_t nenv = 0, nbase = 0, nkeys = 4;
+	char *const *shell = NULL;
+	char **slurm = NULL;
+	int runner = -1;
+	size_t ncwd = 0, len = 0;
+
+	for (n = t; n; n = n->parent) {
+		for (char **e = n->env; e && *e; e++)
+			nkeys++;
+		if (!shell && n->shell)
+			shell = n->shell;
+		if (runner < 0 && n->runner >= 0) {
+			runner = n->runner;
+			slurm = n->slurm_args;
+		}
+	}
+	if (runner < 0)
+		runner = 0;
+	if (!shell)
+		shell = default_shell;
+	while (environ[nbase])
+		nbase++;
+	sp->envp = calloc(nbase + nkeys + 1, sizeof *sp->envp);
+	if (!sp->envp)
+		return ENOMEM;
+	for (; nenv < nbase; nenv++)
+		sp->envp[nenv] = environ[nenv];
+	/* Outer maps first so that inner keys win. */
+	for (uint32_t d = 0; d <= t->depth; d++) {
+		n = t;
+		while (n->depth > d)
+			n = n->parent;
+		for (char **e = n->env; e && *e; e++)
+			env_put(sp->envp, &nenv, *e);
+	}
+	rt = retrier_of(t);
+	if (asprintf(&sp->vars[0], "GRPX_TASK=%s", t->path) < 0 ||
+	    asprintf(&sp->vars[1], "GRPX_GROUP=%s", t->parent ? t->parent->path : "") < 0 ||
+	    asprintf(&sp->vars[2], "GRPX_ATTEMPT=%u", rt ? rt->attempt : 1) < 0 ||
+	    asprintf(&sp->vars[3], "GRPX_INDEX=%u", t->index) < 0)
+		return ENOMEM;
+	for (int i = 0; i < 4; i++)
+		env_put(sp->envp, &nenv, sp->vars[i]);
+
+	/* cwd: join the relative ones up to the nearest absolute one. */
+	for (n = t; n; n = n->parent)
+		if (n->cwd) {
+			ncwd++;
+			len += strlen(n->cwd) + 1;
+			if (n->cwd[0] == '/')
+				break;
+		}
+	if (ncwd) {
+		char *p = sp->cwd = calloc(len + 1, 1);
+		if (!p)
+			return ENOMEM;
+		for (size_t k = ncwd; k > 0; k--) {
+			size_t i = 0;
+			for (n = t; n; n = n->parent)
+				if (n->cwd && ++i == k)
+					break;
+			if (p != sp->cwd)
+				*p++ = '/';
+			p = stpcpy(p, n->cwd);
+		}
+	}
+
+	/* argv: [srun ... --] (shell... RUN | argv...) */
+	size_t na = 0, ns = 0, nsl = 0;
+	char *const *src = t->argv;
+	if (!src)
+		while (shell[ns])
+			ns++;
+	else
+		while (src[na])
+			na++;
+	for (char **s = slurm; s && *s; s++)
+		nsl++;
+	sp->argv = calloc(ns + na + nsl + 8, sizeof *sp->argv);
+	if (!sp->argv)
+		return ENOMEM;
+	size_t k = 0;
+	if (runner == 1) {
+		if (asprintf(&sp->jobname, "--job-name=grpx-%ld-%u",
+			     (long)getpid(), t->seq) < 0)
+			return ENOMEM;
+		sp->argv[k++] = "srun";
+		sp->argv[k++] = "-QQ";
+		sp->argv[k++] = sp->jobname;
+		for (size_t i = 0; i < nsl; i++)
+			sp->argv[k++] = slurm[i];
+		sp->argv[k++] = "--";
+	}
+	if (src) {
+		for (size_t i = 0; i < na; i++)
+			sp->argv[k++] = src[i];
+	} else {
+		for (size_t i = 0; i < ns; i++)
+			sp->argv[k++] = shell[i];
+		if (ns == 1) /* `shell: bash` means `bash -c RUN` */
+			sp->argv[k++] = "-c";
+		sp->argv[k++] = t->run;
+	}
+	sp->argv[k] = NULL;
+	sp->path_lookup = runner == 1 || src || !strchr(sp->argv[0], '/');
+	return 0;
+}
+
+void spawn_free(struct spawn *sp)
+{
+	free(sp->envp);
+	free(sp->argv);
+	free(sp->cwd);
+	free(sp->jobname);
+	for (int i = 0; i < 4; i++)
+		free(sp->vars[i]);
+	*sp = (struct spawn){ 0 };
+}
+
+/*
+ * Start task t with the given fds as its 0, 1, 2.  Returns 0 and sets
+ * t->pid, or an errno value: the task could not start.
+ */
+int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2)
+{
+	static const int reset[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE,
+				     SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU };
+	struct spawn sp = { 0 };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def, none;
+	pid_t pid;
+	int err;
+
+	err = spawn_prepare(&sp, t);
+	if (err) {
+		spawn_free(&sp);
+		return err;
+	}
+	sigemptyset(&none);
+	sigemptyset(&def);
+	for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+		sigaddset(&def, reset[i]);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+					      POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setsigmask(&at, &none);
+	int fds[3] = { fd0, fd1, fd2 };
+	for (int i = 0; i < 3; i++)
+		if (fds[i] != i)
+			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+	if (sp.cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, sp.cwd);
+	err = (sp.path_lookup ? posix_spawnp : posix_spawn)(&pid, sp.argv[0], &fa, &at,
+							    sp.argv, sp.envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	spawn_free(&sp);
+	if (err)
+		return err;
+	t->pid = pid;
+	t->pgid = pid;
+	return 0;
+}
