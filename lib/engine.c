@@ -670,11 +670,9 @@ static void task_launch(struct run *r, struct grpx_node *t)
 
 static void jobs_pump(struct run *r)
 {
-	static bool pumping;
-
-	if (pumping)
+	if (r->pumping)
 		return;
-	pumping = true;
+	r->pumping = true;
 	while (r->jq_head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
 		struct grpx_node *t = r->jq_head;
 		r->jq_head = t->q_next;
@@ -683,7 +681,7 @@ static void jobs_pump(struct run *r)
 		t->q_next = NULL;
 		task_spawn(r, t);
 	}
-	pumping = false;
+	r->pumping = false;
 }
 
 static void node_ended(struct run *r, struct grpx_node *n)
@@ -986,8 +984,8 @@ static void deliver(struct run *r, struct grpx_node *c)
 
 static void dispatch(struct run *r)
 {
-	static struct grpx_node **batch;
-	static size_t cap;
+	struct grpx_node **batch = r->batch;
+	size_t cap = r->batch_cap;
 
 	while (r->done_head) {
 		size_t n = 0;
@@ -996,8 +994,8 @@ static void dispatch(struct run *r)
 		if (n > cap) {
 			struct grpx_node **v = realloc(batch, n * 2 * sizeof *v);
 			if (v) {
-				batch = v;
-				cap = n * 2;
+				batch = r->batch = v;
+				cap = r->batch_cap = n * 2;
 			}
 		}
 		if (n > cap) { /* no memory to sort: deliver in arrival order */
@@ -1242,8 +1240,16 @@ static void collect_errors(struct run *r)
 	for (e = root->err_head; e; e = e->err_next)
 		r->errs[r->nerrs++] = e;
 	qsort(r->errs, r->nerrs, sizeof *r->errs, errs_by_seq);
-	for (size_t i = 0; i < r->nerrs; i++)
-		r->errmsg[i] = node_error_message(r->errs[i]);
+	for (size_t i = 0; i < r->nerrs; i++) {
+		if (r->errs[i] == root && r->o->timeout_ms >= 0) {
+			char dur[32];
+			grpx_format_duration(r->o->timeout_ms, dur, sizeof dur);
+			if (asprintf(&r->errmsg[i], "timed out after %s", dur) < 0)
+				r->errmsg[i] = NULL;
+		} else {
+			r->errmsg[i] = node_error_message(r->errs[i]);
+		}
+	}
 }
 
 char *node_error_message(const struct grpx_node *n)
@@ -1379,6 +1385,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	close(r->ep);
 	close(r->devnull);
 	heap_free(&r->heap);
+	free(r->batch);
 	free(r->pids.k);
 	free(r->pids.v);
 	sigaction(SIGPIPE, &oldpipe, NULL);

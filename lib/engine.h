@@ -44,6 +44,9 @@ struct run {
 	char **errmsg;              /* parallel to errs, owned */
 	struct grpx_node **saved_kids; /* the root's own kids during a PATH run */
 	uint32_t saved_nkids;
+	struct grpx_node **batch;   /* dispatch(): ended nodes of one wake-up */
+	size_t batch_cap;
+	bool pumping;               /* jobs_pump() is on the stack */
 	char buf[65536];            /* pipe reads */
 };
 

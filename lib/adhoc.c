@@ -1,0 +1,148 @@
+/* adhoc.c - a one-group job from commands (`grpx MODE [OPTIONS] COMMAND...`). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (len)
+		vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The job-file rules of SPEC section 3, said in terms of flags. */
+static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
+{
+	const char *mode = mode_name(a->mode);
+	const struct { const char *key, *flag; bool given; } opt[] = {
+		{ "limit", "--limit", a->limit != -1 },
+		{ "count", "--count", a->count != -1 },
+		{ "on_error", "--on-error", a->on_error != -1 },
+		{ "stagger", "--stagger", a->stagger_ms != -1 },
+	};
+	bool counted = a->mode == GRPX_TAKE || a->mode == GRPX_LAST;
+
+	if ((unsigned)a->mode >= GRPX_NMODES)
+		return fail(err, len, "unknown mode");
+	for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
+		if (opt[i].given && !key_applies(opt[i].key, (int)a->mode))
+			return fail(err, len, "%s does not apply to mode '%s'",
+				    opt[i].flag, mode);
+	if (a->delay_ms != -1 && a->mode != GRPX_SCHEDULE)
+		return fail(err, len, "--delay does not apply to mode '%s'", mode);
+	if (a->limit != -1 && a->limit < 1)
+		return fail(err, len, "--limit must be at least 1");
+	if (a->count != -1 && a->count < 1)
+		return fail(err, len, "--count must be at least 1");
+	if (a->attempts < -1)
+		return fail(err, len, "--attempts must be at least 0");
+	if (a->factor != 0 && !(a->factor >= 1))
+		return fail(err, len, "--backoff factor must be at least 1");
+	for (size_t i = 0; i < a->nretry_on; i++)
+		if (a->retry_on[i] < 0 || a->retry_on[i] > 255)
+			return fail(err, len, "--retry-on exit code %d is not "
+				    "from 0 to 255", a->retry_on[i]);
+	if (a->on_error < -1 || a->on_error > GRPX_ON_CONTINUE ||
+	    a->stagger_ms < -1 || a->delay_ms < -1)
+		return fail(err, len, "invalid option value");
+	if (n == 0 && (counted || a->mode == GRPX_RACE ||
+		       a->mode == GRPX_RETRY || a->mode == GRPX_WATERFALL))
+		return fail(err, len, "mode '%s' needs a command", mode);
+	if (counted && a->count == -1)
+		return fail(err, len, "mode '%s' needs --count", mode);
+	if (counted && (size_t)a->count > n)
+		return fail(err, len, "--count is %ld but there %s %zu command%s",
+			    a->count, n == 1 ? "is" : "are", n, n == 1 ? "" : "s");
+	if (a->mode == GRPX_RETRY && n > 1)
+		return fail(err, len, "retry takes exactly one command");
+	return 0;
+}
+
+/* attempts, backoff and retry_on: on the retry group, else on each task. */
+static int set_retry(struct grpx_node *n, const struct grpx_adhoc *a)
+{
+	n->attempts = a->attempts;
+	n->backoff.initial_ms = a->initial_ms;
+	n->backoff.max_ms = a->max_ms;
+	if (a->factor != 0)
+		n->backoff.factor = a->factor;
+	if (a->nretry_on == 0)
+		return 0;
+	if (!(n->retry_on = xcalloc(a->nretry_on, sizeof *n->retry_on)))
+		return -1;
+	memcpy(n->retry_on, a->retry_on, a->nretry_on * sizeof *n->retry_on);
+	n->nretry_on = (uint32_t)a->nretry_on;
+	return 0;
+}
+
+/* A group of kind `kind` or a task, as the `index`-th child of p. */
+static struct grpx_node *add(struct grpx_job *job, struct grpx_node *p,
+			     uint32_t index, const char *name)
+{
+	struct grpx_node *n = node_new(p, index);
+
+	if (!n)
+		return NULL;
+	n->seq = job->nnodes++;
+	if (node_set_name(n, name) != 0) {
+		node_free(n);
+		return NULL;
+	}
+	if (p)
+		p->kids[p->nkids++] = n;
+	else
+		job->root = n;
+	return n;
+}
+
+int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
+		   struct grpx_job **jobp, char *err, size_t errlen)
+{
+	struct grpx_job *job;
+	struct grpx_node *r, *g;
+	char pos[24];
+
+	*jobp = NULL;
+	if (check(a, n, err, errlen) != 0)
+		return -1;
+	if (n > UINT32_MAX - 2 || !(job = calloc(1, sizeof *job)))
+		return fail(err, errlen, "out of memory");
+	if (!(r = add(job, NULL, 0, "")) || !(r->kids = xcalloc(1, sizeof *r->kids)) ||
+	    !(g = add(job, r, 0, mode_name(a->mode))) ||
+	    !(g->kids = xcalloc(n, sizeof *g->kids)))
+		goto oom;
+	r->kind = g->kind = NODE_GROUP;
+	r->mode = GRPX_ERRGROUP;
+	r->limit = 1;
+	g->mode = (uint8_t)a->mode;
+	g->limit = a->limit > 0 ? (uint32_t)a->limit : 0;
+	g->count = a->count > 0 ? (uint32_t)a->count : 0;
+	g->on_error = (int8_t)a->on_error;
+	g->stagger_ms = a->stagger_ms;
+	if (a->mode == GRPX_RETRY && set_retry(g, a) != 0)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		struct grpx_node *t;
+		snprintf(pos, sizeof pos, "%zu", i + 1);
+		if (!(t = add(job, g, (uint32_t)i, pos)) ||
+		    !(t->run = strdup(cmds[i])) ||
+		    (a->mode != GRPX_RETRY && set_retry(t, a) != 0))
+			goto oom;
+		if (a->mode == GRPX_SCHEDULE && a->delay_ms >= 0)
+			t->delay_ms = i && a->delay_ms > INT64_MAX / (int64_t)i
+				? INT64_MAX : a->delay_ms * (int64_t)i;
+	}
+	*jobp = job;
+	return 0;
+oom:
+	grpx_job_free(job);
+	return fail(err, errlen, "out of memory");
+}

@@ -1,0 +1,171 @@
+/*
+ * plan.c - `grpx plan`: the tree, one node per line, indented two spaces a
+ * level: the name, then the mode (or "task"), then the settings written on
+ * that node as key=value in a fixed order, then for a task ": COMMAND".
+ * Modes show their effective on_error, and retry groups their attempts, even
+ * when not written.  A first line "job ..." shows the top-level settings.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* A value, quoted '...' when it has spaces; newlines shown as \n. */
+static void put_val(FILE *f, const char *s, bool quote)
+{
+	quote = quote && strpbrk(s, " \t'\n");
+	if (quote)
+		fputc('\'', f);
+	for (; *s; s++)
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	if (quote)
+		fputc('\'', f);
+}
+
+/* " key=a sep b ...": a list joined by sep; env shows names only. */
+static void put_list(FILE *f, const char *key, char *const *v, const char *sep,
+		     bool names)
+{
+	char buf[4096] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; v[i] && len < sizeof buf; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.*s",
+					i ? sep : "",
+					names ? (int)strcspn(v[i], "=") : (int)strlen(v[i]),
+					v[i]);
+	fprintf(f, " %s=", key);
+	put_val(f, buf, true);
+}
+
+static void put_dur(FILE *f, const char *key, int64_t ms)
+{
+	char buf[64];
+
+	if (ms < 0)
+		return;
+	grpx_format_duration(ms, buf, sizeof buf);
+	fprintf(f, " %s=%s", key, buf);
+}
+
+static void put_at(FILE *f, const struct at_spec *at)
+{
+	int64_t v = at->value, ms = ((v % 1000) + 1000) % 1000;
+	time_t secs = (time_t)((v - ms) / 1000);
+	struct tm tm;
+	char buf[64];
+
+	if (at->kind == AT_CLOCK) {
+		fprintf(f, " at=%02d:%02d", (int)(v / 3600000), (int)(v / 60000 % 60));
+		if (v % 60000)
+			fprintf(f, ":%02d", (int)(v / 1000 % 60));
+	} else if (at->kind == AT_ABS && gmtime_r(&secs, &tm)) {
+		strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(f, " at=%s", buf);
+		if (ms)
+			fprintf(f, ".%03d", (int)ms);
+		fputc('Z', f);
+	}
+}
+
+/* The mode's on_error when the file says none (-1 for modes without it). */
+static int on_error_default(int mode)
+{
+	if (!key_applies("on_error", mode))
+		return -1;
+	return mode == GRPX_ERRGROUP ? GRPX_ON_CANCEL : GRPX_ON_CONTINUE;
+}
+
+static void put_attrs(FILE *f, const struct grpx_node *n)
+{
+	static const char *const on_error[] = { "cancel", "drain", "continue" };
+	bool group = n->parent && n->kind == NODE_GROUP;
+	int oe = n->on_error >= 0 ? n->on_error : on_error_default(n->mode);
+	int64_t attempts = n->attempts;
+
+	if (group && n->limit)
+		fprintf(f, " limit=%u", n->limit);
+	if (group && n->count)
+		fprintf(f, " count=%u", n->count);
+	if (group && oe >= 0)
+		fprintf(f, " on_error=%s", on_error[oe]);
+	put_dur(f, "stagger", n->stagger_ms);
+	put_dur(f, "delay", n->delay_ms);
+	put_at(f, &n->at);
+	put_dur(f, "timeout", n->timeout_ms);
+	put_dur(f, "grace", n->grace_ms);
+	if (group && n->mode == GRPX_RETRY && attempts < 0)
+		attempts = 3;
+	if (attempts >= 0)
+		fprintf(f, " attempts=%lld", (long long)attempts);
+	if (n->backoff.initial_ms >= 0) { /* INITIAL:MAX:FACTOR, as --backoff */
+		char ini[32], max[32] = "-";
+		grpx_format_duration(n->backoff.initial_ms, ini, sizeof ini);
+		if (n->backoff.max_ms >= 0)
+			grpx_format_duration(n->backoff.max_ms, max, sizeof max);
+		fprintf(f, " backoff=%s:%s:%g%s", ini, max, n->backoff.factor,
+			n->backoff.jitter ? "+jitter" : "");
+	}
+	for (uint32_t i = 0; i < n->nretry_on; i++)
+		fprintf(f, "%s%d", i ? "," : " retry_on=", n->retry_on[i]);
+	if (n->stdin_inherit)
+		fputs(" stdin=inherit", f);
+	if (n->cwd) {
+		fputs(" cwd=", f);
+		put_val(f, n->cwd, true);
+	}
+	if (n->shell)
+		put_list(f, "shell", n->shell, " ", false);
+	if (n->env && n->env[0])
+		put_list(f, "env", n->env, ",", true);
+	if (n->runner == 0)
+		fputs(" runner=local", f);
+	else if (n->runner == 1 && n->slurm_args && n->slurm_args[0])
+		put_list(f, "runner=slurm:", n->slurm_args, " ", false);
+	else if (n->runner == 1)
+		fputs(" runner=slurm", f);
+}
+
+static void plan_node(const struct grpx_node *n, FILE *f)
+{
+	fprintf(f, "%*s%s  %s", (int)(n->depth - 1) * 2, "", n->name,
+		n->kind == NODE_GROUP ? mode_name(n->mode) : "task");
+	put_attrs(f, n);
+	if (n->run) {
+		fputs(": ", f);
+		put_val(f, n->run, false);
+	} else if (n->argv) {
+		for (size_t i = 0; n->argv[i]; i++) {
+			fputs(i ? ", " : ": [", f);
+			put_val(f, n->argv[i], false);
+		}
+		fputc(']', f);
+	}
+	fputc('\n', f);
+	for (uint32_t i = 0; i < n->nkids; i++)
+		plan_node(n->kids[i], f);
+}
+
+void grpx_job_plan(const struct grpx_job *job, FILE *f)
+{
+	const struct grpx_node *r = job->root;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	/* The top line only when the top level sets something. */
+	if (m) {
+		put_attrs(m, r);
+		fclose(m);
+		if (len)
+			fprintf(f, "job %s\n", buf);
+		free(buf);
+	}
+	for (uint32_t i = 0; i < r->nkids; i++)
+		plan_node(r->kids[i], f);
+}
