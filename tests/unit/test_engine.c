@@ -1,0 +1,235 @@
+/*
+ * The engine and the modes' decisions, through the library with real
+ * processes: what each policy selects, which statuses and reasons it
+ * leaves, and how an outcome maps to an exit status.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "grpx.h"
+
+struct capture {
+	char out[4096];
+	size_t len;
+};
+
+static int emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t len)
+{
+	struct capture *c = ctx;
+	(void)n;
+	if (stream != GRPX_STDOUT)
+		return 0;
+	ssize_t k = pread(fd, c->out + c->len, (size_t)len, 0);
+	if (k > 0)
+		c->len += (size_t)k;
+	return 0;
+}
+
+/* Run a job given as YAML text; returns the run, fills cap. */
+static struct grpx_run *run_yaml(const char *yaml, struct grpx_job **job, struct capture *cap,
+				 int64_t timeout_ms)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_opts o = { .timeout_ms = timeout_ms, .grace_ms = -1,
+			       .output = GRPX_OUT_GROUPED, .ctx = cap, .emit = emit };
+	struct grpx_run *run = NULL;
+
+	memset(cap, 0, sizeof *cap);
+	if (grpx_load_mem("test.yaml", yaml, strlen(yaml), job, &d) < 0) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%d:%d: %s\n", d.v[i].line, d.v[i].col, d.v[i].msg);
+		fail_msg("job did not load");
+	}
+	grpx_diags_free(&d);
+	assert_int_equal(grpx_run(*job, &o, &run), 0);
+	return run;
+}
+
+static enum grpx_status status_of(struct grpx_job *job, const char *path)
+{
+	struct grpx_node *n = grpx_job_find(job, path);
+	assert_non_null(n);
+	return grpx_node_status(n);
+}
+
+static void race_selects_first_ok(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	struct grpx_run *run = run_yaml(
+		"grace: 200ms\n"
+		"groups:\n"
+		"  - {name: r, mode: race, tasks: [{run: sleep 5; echo 1}, {run: exit 1}, {run: echo 3}]}\n",
+		&job, &cap, -1);
+	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_OK);
+	assert_int_equal(cap.len, 2);
+	assert_memory_equal(cap.out, "3\n", 2);
+	assert_int_equal(status_of(job, "r/1"), GRPX_CANCELED);
+	assert_int_equal(status_of(job, "r/2"), GRPX_FAILED);
+	char why[128];
+	assert_string_equal(grpx_node_reason(grpx_job_find(job, "r/1"), why, sizeof why),
+			    "race won by r/3");
+	grpx_run_free(run);
+	grpx_job_free(job);
+}
+
+static void race_all_fail_keeps_last_error(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	struct grpx_run *run = run_yaml(
+		"groups:\n"
+		"  - {name: r, mode: race, tasks: [{run: exit 3}, {run: sleep .2; exit 4}]}\n",
+		&job, &cap, -1);
+	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_FAILED);
+	assert_int_equal(grpx_run_nerrors(run), 1);
+	const char *msg, *path = grpx_run_error(run, 0, &msg);
+	assert_string_equal(path, "r/2");
+	assert_string_equal(msg, "exit status 4");
+	assert_int_equal(grpx_run_cause_code(run), 4);
+	grpx_run_free(run);
+	grpx_job_free(job);
+}
+
+static void take_in_completion_order(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	struct grpx_run *run = run_yaml(
+		"groups:\n"
+		"  - name: t\n    mode: take\n    count: 2\n    tasks:\n"
+		"      - run: sleep .6; echo 1\n"
+		"      - run: sleep .3; echo 2\n"
+		"      - run: echo 3\n",
+		&job, &cap, -1);
+	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_OK);
+	assert_int_equal(cap.len, 4);
+	assert_memory_equal(cap.out, "3\n2\n", 4);
+	assert_int_equal(status_of(job, "t/1"), GRPX_CANCELED);
+	grpx_run_free(run);
+	grpx_job_free(job);
+}
+
+static void all_in_input_order(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	struct grpx_run *run = run_yaml(
+		"groups:\n"
+		"  - {name: a, mode: all, tasks: [{run: sleep .3; echo 1}, {run: echo 2; exit 5}, {run: echo 3}]}\n",
+		&job, &cap, -1);
+	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_FAILED);
+	assert_int_equal(cap.len, 6);
+	assert_memory_equal(cap.out, "1\n2\n3\n", 6);
+	assert_int_equal(grpx_run_exit_code(run), 1);
+	grpx_run_free(run);
+	grpx_job_free(job);
+}
+
+static void errgroup_skips_and_names_cause(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	struct grpx_run *run = run_yaml(
+		"groups:\n"
+		"  - {name: e, mode: errgroup, limit: 1, tasks: [{name: lint, run: exit 2}, {run: echo no}]}\n"
+		"  - {name: later, mode: sized, tasks: [{run: echo no}]}\n",
+		&job, &cap, -1);
+	char why[128];
+	assert_int_equal(cap.len, 0);
+	assert_int_equal(status_of(job, "e/2"), GRPX_SKIPPED);
+	assert_string_equal(grpx_node_reason(grpx_job_find(job, "e/2"), why, sizeof why),
+			    "e/lint failed");
+	assert_int_equal(status_of(job, "later"), GRPX_SKIPPED);
+	assert_int_equal(status_of(job, "later/1"), GRPX_SKIPPED);
+	assert_int_equal(grpx_run_cause_code(run), 2);
+	grpx_run_free(run);
+	grpx_job_free(job);
+}
+
+static void run_timeout_is_124(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	struct grpx_run *run = run_yaml("groups:\n  - {name: s, mode: sized, tasks: [{run: sleep 30}]}\n",
+					&job, &cap, 200);
+	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_TIMEOUT);
+	assert_int_equal(grpx_run_exit_code(run), 124);
+	assert_int_equal(status_of(job, "s/1"), GRPX_CANCELED);
+	grpx_run_free(run);
+	grpx_job_free(job);
+}
+
+static void retry_until_ok(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	char yaml[512];
+	char dir[] = "/tmp/grpx-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	snprintf(yaml, sizeof yaml,
+		 "groups:\n"
+		 "  - name: r\n    mode: retry\n    attempts: 5\n    tasks:\n"
+		 "      - run: echo x >> %s/n; [ $(wc -l < %s/n) -ge 3 ] && echo done\n",
+		 dir, dir);
+	struct grpx_run *run = run_yaml(yaml, &job, &cap, -1);
+	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_OK);
+	assert_int_equal(cap.len, 5);
+	assert_memory_equal(cap.out, "done\n", 5);
+	struct grpx_node_info info;
+	grpx_node_info(grpx_job_find(job, "r"), &info);
+	assert_int_equal(info.attempts, 3);
+	grpx_run_free(run);
+	grpx_job_free(job);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void waterfall_pipes_through_files(void **state)
+{
+	(void)state;
+	struct grpx_job *job;
+	struct capture cap;
+	struct grpx_run *run = run_yaml(
+		"groups:\n"
+		"  - name: w\n    mode: waterfall\n    tasks:\n"
+		"      - run: echo 1\n"
+		"      - run: read n; echo $((n+1))\n"
+		"      - {name: top, mode: take, count: 1, tasks: [{run: read n; echo $((n+1))}]}\n",
+		&job, &cap, -1);
+	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_OK);
+	assert_int_equal(cap.len, 2);
+	assert_memory_equal(cap.out, "3\n", 2);
+	grpx_run_free(run);
+	grpx_job_free(job);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(race_selects_first_ok),
+		cmocka_unit_test(race_all_fail_keeps_last_error),
+		cmocka_unit_test(take_in_completion_order),
+		cmocka_unit_test(all_in_input_order),
+		cmocka_unit_test(errgroup_skips_and_names_cause),
+		cmocka_unit_test(run_timeout_is_124),
+		cmocka_unit_test(retry_until_ok),
+		cmocka_unit_test(waterfall_pipes_through_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
