@@ -1,0 +1,730 @@
+/* test_load.c - the job-file loader, ad-hoc jobs and the plan. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* tests/data, found from this file's own path. */
+static const char *data(const char *name)
+{
+	static char buf[4096];
+	const char *slash = strrchr(__FILE__, '/');
+	int dir = slash ? (int)(slash - __FILE__) : 1;
+
+	snprintf(buf, sizeof buf, "%.*s/../data/%s", dir, slash ? __FILE__ : ".",
+		 name);
+	return buf;
+}
+
+static struct grpx_job *load_ok(const char *yaml)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job = NULL;
+
+	if (grpx_load_mem("t.yaml", yaml, strlen(yaml), &job, &d) != 0) {
+		for (size_t i = 0; i < d.n; i++)
+			print_error("%d:%d: %s\n", d.v[i].line, d.v[i].col,
+				    d.v[i].msg);
+		grpx_diags_free(&d);
+		fail_msg("load failed");
+	}
+	assert_int_equal(d.n, 0);
+	return job;
+}
+
+/* Load must fail with exactly one diag, at line:col, saying msg. */
+static void load_bad(const char *yaml, int line, int col, const char *msg)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job = (struct grpx_job *)&d; /* must become NULL */
+
+	assert_int_equal(grpx_load_mem("t.yaml", yaml, strlen(yaml), &job, &d), -1);
+	assert_null(job);
+	if (d.n != 1 || d.v[0].line != line || d.v[0].col != col ||
+	    strcmp(d.v[0].msg, msg) != 0) {
+		for (size_t i = 0; i < d.n; i++)
+			print_error("got %d:%d: %s\n", d.v[i].line, d.v[i].col,
+				    d.v[i].msg);
+		fail_msg("want %d:%d: %s\nfor:\n%s", line, col, msg, yaml);
+	}
+	assert_string_equal(d.v[0].file, "t.yaml");
+	grpx_diags_free(&d);
+}
+
+static void valid_tree(void **state)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job;
+	struct grpx_node *r, *n;
+
+	(void)state;
+	assert_int_equal(grpx_load(data("valid.yaml"), &job, &d), 0);
+	assert_int_equal(d.n, 0);
+	r = job->root;
+	assert_int_equal(job->nnodes, 22);
+	assert_int_equal(r->kind, NODE_GROUP);
+	assert_int_equal(r->mode, GRPX_ERRGROUP);
+	assert_int_equal(r->limit, 1);
+	assert_string_equal(r->path, "");
+	assert_string_equal(r->name, "");
+	assert_null(r->parent);
+	assert_int_equal(r->seq, 0);
+	assert_int_equal(r->nkids, 6);
+	assert_string_equal(r->shell[0], "bash");
+	assert_string_equal(r->shell[3], "-c");
+	assert_null(r->shell[4]);
+	assert_int_equal(r->grace_ms, 2000);
+	assert_int_equal(r->timeout_ms, 3600000);
+	assert_string_equal(r->env[0], "LANG=C");
+	assert_string_equal(r->env[1], "EMPTY=");
+	assert_null(r->env[2]);
+	assert_string_equal(r->cwd, "/tmp");
+
+	n = grpx_job_find(job, "checks");
+	assert_ptr_equal(n, r->kids[0]);
+	assert_int_equal(n->mode, GRPX_SIZED);
+	assert_int_equal(n->limit, 4);
+	assert_int_equal(n->on_error, GRPX_ON_CONTINUE);
+	assert_int_equal(n->seq, 1);
+	assert_int_equal(n->depth, 1);
+	assert_int_equal(n->line, 9);
+	assert_int_equal(n->col, 5);
+	assert_null(n->shell);      /* stored as written, not inherited */
+	assert_int_equal(n->grace_ms, -1);
+
+	n = grpx_job_find(job, "checks/unit");
+	assert_non_null(n);
+	assert_int_equal(n->kind, NODE_TASK);
+	assert_int_equal(n->seq, 3);
+	assert_int_equal(n->index, 1);
+	assert_int_equal(n->depth, 2);
+	assert_string_equal(n->run, "make test");
+	assert_int_equal(n->timeout_ms, 600000);
+	assert_int_equal(n->attempts, 2);
+	assert_int_equal(n->backoff.initial_ms, 100);
+	assert_int_equal(n->backoff.max_ms, 10000);
+	assert_true(n->backoff.factor == 1.5);
+	assert_true(n->backoff.jitter);
+	assert_int_equal(n->nretry_on, 2);
+	assert_int_equal(n->retry_on[1], 75);
+	assert_int_equal(n->on_error, -1);
+	assert_int_equal(n->pid, -1);
+	assert_int_equal(n->pgid, -1);
+	assert_int_equal(n->out_fd, -1);
+	assert_int_equal(n->err_fd, -1);
+	assert_int_equal(n->in_fd, -1);
+	assert_int_equal(n->exit_code, -1);
+	assert_true(n->start_ms == -1 && n->end_ms == -1);
+	assert_int_equal(n->tm[0].slot, -1);
+	assert_int_equal(n->tm[1].slot, -1);
+	assert_int_equal(n->status, GRPX_PENDING);
+	n = grpx_job_find(job, "checks/lint");
+	assert_int_equal(n->attempts, -1);
+	assert_int_equal(n->backoff.initial_ms, -1);
+	assert_true(n->backoff.factor == 2);
+	assert_int_equal(n->timeout_ms, -1);
+	assert_null(n->retry_on);
+
+	n = grpx_job_find(job, "fetch");
+	assert_int_equal(n->stagger_ms, 250);
+	assert_string_equal(n->kids[0]->name, "1");
+	assert_string_equal(n->kids[1]->path, "fetch/2");
+	assert_null(n->kids[1]->run);
+	assert_string_equal(n->kids[1]->argv[0], "curl");
+	assert_string_equal(n->kids[1]->argv[2], "https://mirror-b.example/file");
+	assert_null(n->kids[1]->argv[3]);
+
+	n = grpx_job_find(job, "report/top/1");
+	assert_non_null(n);
+	assert_int_equal(n->depth, 3);
+	assert_int_equal(n->parent->count, 1);
+	assert_int_equal(n->parent->mode, GRPX_TAKE);
+	assert_string_equal(n->run, "head -n 5");
+
+	n = grpx_job_find(job, "nightly");
+	assert_int_equal(n->on_error, GRPX_ON_DRAIN);
+	assert_int_equal(n->kids[0]->delay_ms, 90000);
+	assert_int_equal(n->kids[0]->at.kind, AT_NONE);
+	assert_int_equal(n->kids[1]->at.kind, AT_ABS);
+	assert_int_equal(n->kids[1]->at.value, 1795773600000LL);
+	assert_int_equal(n->kids[2]->at.value, 1795773600000LL - 8 * 3600000);
+	assert_int_equal(n->kids[3]->at.kind, AT_CLOCK);
+	assert_int_equal(n->kids[3]->at.value, (7 * 60 + 30) * 60000);
+	assert_int_equal(n->kids[3]->delay_ms, -1);
+
+	n = grpx_job_find(job, "flaky");
+	assert_int_equal(n->mode, GRPX_RETRY);
+	assert_int_equal(n->attempts, 0);
+	assert_int_equal(n->grace_ms, 500);
+	n = grpx_job_find(job, "flaky/1");
+	assert_int_equal(n->mode, GRPX_ALL);
+	assert_int_equal(n->runner, 1);
+	assert_string_equal(n->slurm_args[1], "--time=5");
+	assert_null(n->slurm_args[2]);
+	n = grpx_job_find(job, "flaky/1/1");
+	assert_true(n->stdin_inherit);
+	assert_string_equal(n->shell[0], "/bin/zsh");
+	assert_string_equal(n->shell[1], "-c");
+	assert_null(n->shell[2]);
+	assert_int_equal(n->runner, -1);
+	n = grpx_job_find(job, "flaky/1/2");
+	assert_false(n->stdin_inherit);
+	assert_string_equal(n->cwd, "sub");
+	assert_int_equal(n->runner, 0);
+	assert_int_equal(n->seq, 20);
+
+	n = grpx_job_find(job, "solo");
+	assert_int_equal(n->kind, NODE_TASK);
+	assert_string_equal(n->path, "solo");
+	assert_int_equal(n->seq, 21);
+
+	assert_ptr_equal(grpx_job_find(job, ""), r);
+	assert_null(grpx_job_find(job, "checks/"));
+	assert_null(grpx_job_find(job, "/checks"));
+	assert_null(grpx_job_find(job, "checks/nope"));
+	assert_null(grpx_job_find(job, "check"));
+	grpx_job_free(job);
+}
+
+/* Preorder seq, parents, indexes and depths agree everywhere. */
+static uint32_t check_links(const struct grpx_node *n, uint32_t seq)
+{
+	assert_int_equal(n->seq, seq++);
+	for (uint32_t i = 0; i < n->nkids; i++) {
+		assert_ptr_equal(n->kids[i]->parent, n);
+		assert_int_equal(n->kids[i]->index, i);
+		assert_int_equal(n->kids[i]->depth, n->depth + 1);
+		seq = check_links(n->kids[i], seq);
+	}
+	return seq;
+}
+
+static void seq_preorder(void **state)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job;
+
+	(void)state;
+	assert_int_equal(grpx_load(data("valid.yaml"), &job, &d), 0);
+	assert_int_equal(check_links(job->root, 0), job->nnodes);
+	grpx_job_free(job);
+}
+
+static void minimal(void **state)
+{
+	struct grpx_job *job = load_ok("groups: [{run: true}]");
+
+	(void)state;
+	assert_int_equal(job->nnodes, 2);
+	assert_string_equal(job->root->kids[0]->path, "1");
+	assert_string_equal(job->root->kids[0]->run, "true");
+	grpx_job_free(job);
+	/* aliases share definitions without copying the text */
+	job = load_ok("groups: [{run: a, env: &e {A: b}}, {run: b, env: *e}]\n");
+	assert_string_equal(job->root->kids[1]->env[0], "A=b");
+	grpx_job_free(job);
+}
+
+/* One problem of each class, at its exact place. */
+static void error_classes(void **state)
+{
+	(void)state;
+	load_bad("groups:\n  - run: a\n    tiemout: 1s\n", 3, 5,
+		 "unknown key 'tiemout' in task '1' (did you mean 'timeout'?)");
+	load_bad("groups:\n  - run: a\n    zzz: 1\n", 3, 5,
+		 "unknown key 'zzz' in task '1'");
+	load_bad("gropus: []\ngroups: [{run: a}]\n", 1, 1,
+		 "unknown key 'gropus' at the top level (did you mean 'groups'?)");
+	load_bad("version: 2\ngroups: [{run: a}]\n", 1, 10, "'version' must be 1");
+	load_bad("groups: [{run: a, limit: 2}]\n", 1, 19,
+		 "key 'limit' is not allowed in task '1'");
+	load_bad("groups: [{mode: all, stdin: inherit, tasks: [{run: a}]}]\n",
+		 1, 22, "key 'stdin' is not allowed in group '1'");
+	load_bad("name: x\ngroups: [{run: a}]\n", 1, 1,
+		 "key 'name' is not allowed at the top level");
+	load_bad("groups:\n  - tasks: [{run: a}]\n", 2, 5,
+		 "missing 'mode' in group '1'");
+	load_bad("groups:\n  - name: g\n    mode: all\n", 2, 5,
+		 "missing 'tasks' in group 'g'");
+	load_bad("groups:\n  - name: t\n", 2, 5,
+		 "missing 'run' or 'argv' in task 't'");
+	load_bad("groups: [{run: a, argv: [a]}]\n", 1, 19,
+		 "task '1' has both 'run' and 'argv'");
+	load_bad("groups: [{mode: rase, tasks: [{run: a}]}]\n", 1, 17,
+		 "unknown mode 'rase' (did you mean 'race'?)");
+	load_bad("groups: [{mode: all, tasks: []}]\n", 1, 29,
+		 "group '1' has no tasks");
+	load_bad("groups: []\n", 1, 9, "'groups' is empty");
+	load_bad("groups: {a: 1}\n", 1, 9, "'groups' must be a list");
+	load_bad("groups: [{mode: all, tasks: {run: a}}]\n", 1, 29,
+		 "'tasks' must be a list");
+	load_bad("groups: [echo hi]\n", 1, 10,
+		 "task or group '1' must be a mapping");
+	load_bad("groups:\n- {name: a, run: x}\n- {name: a, run: y}\n", 3, 10,
+		 "duplicate name 'a' (first at 2:10)");
+	load_bad("groups: [{name: 'a b', run: x}]\n", 1, 17,
+		 "invalid name 'a b' (allowed: letters, digits, '.', '_' and '-')");
+	load_bad("groups: [{name: a/b, run: x}]\n", 1, 17,
+		 "invalid name 'a/b' (allowed: letters, digits, '.', '_' and '-')");
+	load_bad("groups: [{run: a, run: b}]\n", 1, 19,
+		 "duplicate key 'run' (first at 1:11)");
+	load_bad("groups: [{run: a, timeout: 5x}]\n", 1, 28,
+		 "malformed duration '5x' for 'timeout'");
+	load_bad("grace: -1s\ngroups: [{run: a}]\n", 1, 8,
+		 "malformed duration '-1s' for 'grace'");
+	load_bad("groups: [{run: a, timeout: 99999999999999999h}]\n", 1, 28,
+		 "duration '99999999999999999h' for 'timeout' is too large");
+	load_bad("groups: [{run: a, timeout: [1]}]\n", 1, 28,
+		 "'timeout' must be a duration");
+	load_bad("groups: [{mode: take, tasks: [{run: a}]}]\n", 1, 17,
+		 "group '1' of mode 'take' needs 'count'");
+	load_bad("groups: [{mode: last, count: 5, tasks: [{run: a}, {run: b}, "
+		 "{run: c}]}]\n", 1, 30, "'count' is 5 but group '1' has 3 tasks");
+	load_bad("groups: [{mode: take, count: 0, tasks: [{run: a}]}]\n", 1, 30,
+		 "'count' must be at least 1");
+	load_bad("groups: [{mode: all, count: 1, tasks: [{run: a}]}]\n", 1, 22,
+		 "'count' does not apply to mode 'all'");
+	load_bad("groups: [{mode: all, stagger: 1s, tasks: [{run: a}]}]\n", 1, 22,
+		 "'stagger' does not apply to mode 'all'");
+	load_bad("groups: [{mode: race, on_error: drain, tasks: [{run: a}]}]\n",
+		 1, 23, "'on_error' does not apply to mode 'race'");
+	load_bad("groups: [{mode: waterfall, limit: 2, tasks: [{run: a}]}]\n",
+		 1, 28, "'limit' does not apply to mode 'waterfall'");
+	load_bad("groups: [{mode: all, on_error: stop, tasks: [{run: a}]}]\n",
+		 1, 32, "'on_error' must be cancel, drain or continue, not 'stop'");
+	load_bad("groups: [{mode: all, limit: x, tasks: [{run: a}]}]\n", 1, 29,
+		 "'limit' must be an integer");
+	load_bad("groups: [{mode: all, limit: '4', tasks: [{run: a}]}]\n", 1, 29,
+		 "'limit' must be an integer");
+	load_bad("groups: [{mode: all, limit: 0, tasks: [{run: a}]}]\n", 1, 29,
+		 "'limit' must be at least 1");
+	load_bad("groups: [{mode: all, limit: 99999999999, tasks: [{run: a}]}]\n",
+		 1, 29, "'limit' must be at most 4294967295");
+	load_bad("groups: [{mode: retry, tasks: [{run: a}, {run: b}]}]\n", 1, 24,
+		 "retry group '1' must have exactly one task, not 2");
+	load_bad("groups: [{run: a, delay: 1s}]\n", 1, 19,
+		 "'delay' only applies inside a schedule group");
+	load_bad("groups: [{mode: all, tasks: [{run: a, at: '10:00'}]}]\n", 1, 39,
+		 "'at' only applies inside a schedule group");
+	load_bad("groups: [{mode: schedule, tasks: [{run: a, at: '10:00', "
+		 "delay: 1s}]}]\n", 1, 44, "task '1/1' has both 'delay' and 'at'");
+	load_bad("groups: [{mode: schedule, tasks: [{run: a, at: '24:00'}]}]\n",
+		 1, 48, "malformed time '24:00' for 'at' (want RFC 3339 or HH:MM[:SS])");
+	load_bad("groups: [{mode: schedule, tasks: [{run: a, at: "
+		 "'2026-02-29T10:00:00Z'}]}]\n", 1, 48, "malformed time "
+		 "'2026-02-29T10:00:00Z' for 'at' (want RFC 3339 or HH:MM[:SS])");
+	load_bad("groups: [{mode: schedule, tasks: [{run: a, at: "
+		 "'2026-02-20T10:00:00'}]}]\n", 1, 48, "malformed time "
+		 "'2026-02-20T10:00:00' for 'at' (want RFC 3339 or HH:MM[:SS])");
+	load_bad("groups: [{run: a, stdin: yes}]\n", 1, 26,
+		 "'stdin' must be null or 'inherit'");
+	load_bad("groups: [{run: a, shell: {a: b}}]\n", 1, 26,
+		 "'shell' must be a string or a list of strings");
+	load_bad("groups: [{run: a, shell: []}]\n", 1, 26,
+		 "'shell' must not be empty");
+	load_bad("groups: [{run: a, shell: [bash, [x]]}]\n", 1, 33,
+		 "'shell' must be a list of strings");
+	load_bad("groups: [{argv: []}]\n", 1, 17, "'argv' must not be empty");
+	load_bad("groups: [{run: [a]}]\n", 1, 16, "'run' must be a string");
+	load_bad("groups: [{run: a, env: [A]}]\n", 1, 24,
+		 "'env' must be a mapping of names to values");
+	load_bad("groups: [{run: a, env: {A: {b: c}}}]\n", 1, 28,
+		 "value of 'A' in 'env' must be a scalar");
+	load_bad("groups: [{run: a, env: {A=B: c}}]\n", 1, 25,
+		 "invalid environment name 'A=B'");
+	load_bad("groups: [{run: a, env: {A: 1, A: 2}}]\n", 1, 31,
+		 "duplicate key 'A' (first at 1:25)");
+	load_bad("groups: [{run: a, retry_on: [1, 256]}]\n", 1, 33,
+		 "exit code '256' in 'retry_on' is not an integer from 0 to 255");
+	load_bad("groups: [{run: a, retry_on: 1}]\n", 1, 29,
+		 "'retry_on' must be a non-empty list of exit codes");
+	load_bad("groups: [{run: a, attempts: -1}]\n", 1, 29,
+		 "'attempts' must be at least 0");
+	load_bad("groups: [{run: a, attempts: 1.5}]\n", 1, 29,
+		 "'attempts' must be an integer");
+	load_bad("groups: [{run: a, backoff: 1s}]\n", 1, 28,
+		 "'backoff' must be a mapping");
+	load_bad("groups: [{run: a, backoff: {max: 1s}}]\n", 1, 28,
+		 "missing 'initial' in 'backoff'");
+	load_bad("groups: [{run: a, backoff: {initial: 1s, factr: 2}}]\n", 1, 42,
+		 "unknown key 'factr' in 'backoff' (did you mean 'factor'?)");
+	load_bad("groups: [{run: a, backoff: {initial: 1s, factor: 0.5}}]\n", 1, 50,
+		 "'factor' must be a number of at least 1");
+	load_bad("groups: [{run: a, backoff: {initial: 1s, jitter: 1}}]\n", 1, 50,
+		 "'jitter' must be true or false");
+	load_bad("groups: [{run: a, backoff: {initial: 2s, max: 1s}}]\n", 1, 47,
+		 "'max' is less than 'initial' in 'backoff'");
+	load_bad("groups: [{run: a, runner: ssh}]\n", 1, 27,
+		 "'runner' must be 'local' or {slurm: {args: [...]}}");
+	load_bad("groups: [{run: a, runner: {slurm: {args: x}}}]\n", 1, 42,
+		 "'args' must be a list of strings");
+	load_bad("groups: [{run: a, runner: {slurn: {}}}]\n", 1, 28,
+		 "unknown key 'slurn' in 'runner' (did you mean 'slurm'?)");
+	load_bad("groups: [{run: a}]\n? [x]\n: y\n", 2, 3,
+		 "a mapping key must be a scalar");
+	load_bad("hello\n", 1, 1, "the top level must be a mapping");
+	load_bad("", 1, 1, "missing 'groups' at the top level");
+	load_bad("version: 1\n", 1, 1, "missing 'groups' at the top level");
+}
+
+static void yaml_errors(void **state)
+{
+	(void)state;
+	load_bad("groups:\n  - name: a\n    run: x\n   bad: y\n", 4, 4,
+		 "syntax error: did not find expected '-' indicator (while "
+		 "parsing a block collection at 2:3)");
+	load_bad("groups: [{run: a}\n", 2, 1, "syntax error: did not find "
+		 "expected ',' or ']' (while parsing a flow sequence at 1:9)");
+	load_bad("groups: [{run: \"\xff\"}]\n", 1, 17,
+		 "syntax error: invalid leading UTF-8 octet");
+	load_bad("groups: [{run: a}]\n---\ngroups: [{run: b}]\n", 2, 1,
+		 "more than one YAML document");
+	load_bad("groups: [{run: *nope}]\n", 1, 16, "undefined alias 'nope'");
+	load_bad("groups: &g [{run: a}, *g]\n", 1, 23, "undefined alias 'g'");
+	load_bad("groups: [{run: \"a\\0b\"}]\n", 1, 16,
+		 "scalar contains a NUL byte");
+}
+
+static void three_errors(void **state)
+{
+	static const struct { int line, col; const char *msg; } want[] = {
+		{ 7, 9, "unknown key 'tiemout' in task 'checks/lint' (did you "
+			"mean 'timeout'?)" },
+		{ 8, 15, "duplicate name 'lint' (first at 5:15)" },
+		{ 12, 18, "malformed duration '10x' for 'timeout'" },
+	};
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job;
+
+	(void)state;
+	assert_int_equal(grpx_load(data("three_errors.yaml"), &job, &d), -1);
+	assert_null(job);
+	assert_int_equal(d.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(d.v[i].line, want[i].line);
+		assert_int_equal(d.v[i].col, want[i].col);
+		assert_string_equal(d.v[i].msg, want[i].msg);
+		assert_string_equal(d.v[i].file, data("three_errors.yaml"));
+	}
+	/* diags accumulate: a second load appends */
+	assert_int_equal(grpx_load(data("three_errors.yaml"), &job, &d), -1);
+	assert_int_equal(d.n, 6);
+	grpx_diags_free(&d);
+	assert_int_equal(d.n, 0);
+}
+
+static void missing_file(void **state)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job;
+
+	(void)state;
+	assert_int_equal(grpx_load("/nonexistent/x.yaml", &job, &d), -1);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].line, 0);
+	assert_string_equal(d.v[0].msg,
+			    "cannot read job file: No such file or directory");
+	grpx_diags_free(&d);
+	/* no diags wanted: still fails cleanly */
+	assert_int_equal(grpx_load(data("three_errors.yaml"), &job, NULL), -1);
+}
+
+static void alias_bomb(void **state)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job;
+	double t0 = mono_ms_f();
+
+	(void)state;
+	assert_int_equal(grpx_load(data("bomb.yaml"), &job, &d), -1);
+	assert_true(mono_ms_f() - t0 < 500);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].line, 5);
+	assert_string_equal(d.v[0].msg, "aliases expand past the limit "
+			    "(10000 nodes)");
+	grpx_diags_free(&d);
+}
+
+static void too_deep(void **state)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job;
+	size_t n = 100000, len;
+	char *s = malloc(2 * n + 16);
+
+	(void)state;
+	assert_int_equal(grpx_load(data("deep.yaml"), &job, &d), -1);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg, "nesting deeper than 256 levels");
+	grpx_diags_free(&d);
+	/* flow style, far deeper */
+	memcpy(s, "groups: ", 8);
+	memset(s + 8, '[', n);
+	memset(s + 8 + n, ']', n);
+	s[8 + 2 * n] = '\0';
+	/* the top-level mapping is the first level */
+	load_bad(s, 1, 8 + 256, "nesting deeper than 256 levels");
+	free(s);
+	/* an alias cannot smuggle depth in: 1 + 250 + 10 levels */
+	s = malloc(1024);
+	strcpy(s, "a: &a [[[[[[[[[[x]]]]]]]]]]\ngroups: ");
+	len = strlen(s);
+	memset(s + len, '[', 250);
+	strcpy(s + len + 250, "*a");
+	memset(s + len + 252, ']', 250);
+	strcpy(s + len + 502, "\n");
+	load_bad(s, 2, 8 + 250 + 1, "nesting deeper than 256 levels");
+	/* "xx" instead of "*a": 251 levels are fine for YAML (not as a job) */
+	s[len + 250] = s[len + 251] = 'x';
+	assert_int_equal(grpx_load_mem("t", s, strlen(s), &job, &d), -1);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.v[1].msg, "task or group '1' must be a mapping");
+	grpx_diags_free(&d);
+	free(s);
+}
+
+static void huge_scalar(void **state)
+{
+	size_t n = 10u << 20;
+	char *s = malloc(n + 64);
+
+	(void)state;
+	strcpy(s, "groups: [{run: ");
+	memset(s + 15, 'x', n);
+	strcpy(s + 15 + n, "}]\n");
+	load_bad(s, 1, 16, "scalar longer than 1 MiB");
+	free(s);
+}
+
+/* A job of one group of n named tasks, plus `tail`. */
+static char *big_job(size_t n, const char *tail)
+{
+	char *s = malloc(n * 40 + strlen(tail) + 100);
+	size_t len = (size_t)sprintf(s, "groups:\n- name: big\n  mode: sized\n"
+				     "  tasks:\n");
+
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(s + len, "  - {name: t%zu, run: echo %zu}\n",
+				       i, i);
+	strcpy(s + len, tail);
+	return s;
+}
+
+static double load_ms(size_t n)
+{
+	char *s = big_job(n, "");
+	double t0 = mono_ms_f(), t;
+	struct grpx_job *job = load_ok(s);
+
+	t = mono_ms_f() - t0;
+	assert_int_equal(job->nnodes, n + 2);
+	grpx_job_free(job);
+	free(s);
+	return t;
+}
+
+/* 10^5 tasks in one group load, in linear time (also under valgrind). */
+static void many_tasks(void **state)
+{
+	double t1 = load_ms(20000), t5 = load_ms(100000);
+	struct grpx_job *job;
+	char *s;
+
+	(void)state;
+	print_message("     20000 tasks: %.0f ms, 100000 tasks: %.0f ms\n", t1, t5);
+	assert_true(t5 < 12 * t1 + 200);
+	s = big_job(100000, "");
+	job = load_ok(s);
+	assert_string_equal(grpx_job_find(job, "big/t99999")->run, "echo 99999");
+	grpx_job_free(job);
+	free(s);
+	/* a duplicate is found among them, at its place */
+	s = big_job(100000, "  - {name: t5, run: again}\n");
+	load_bad(s, 100005, 12, "duplicate name 't5' (first at 10:12)");
+	free(s);
+}
+
+/* ---- ad-hoc jobs ---- */
+
+static struct grpx_adhoc adhoc_defaults(enum grpx_mode m)
+{
+	return (struct grpx_adhoc){ .mode = m, .limit = -1, .count = -1,
+				    .attempts = -1, .initial_ms = -1,
+				    .max_ms = -1, .on_error = -1,
+				    .stagger_ms = -1, .delay_ms = -1 };
+}
+
+static void adhoc_build(void **state)
+{
+	char *cmds[] = { "echo a", "echo b", "echo c" };
+	int codes[] = { 1, 2 };
+	struct grpx_adhoc a = adhoc_defaults(GRPX_RACE);
+	struct grpx_job *job;
+	struct grpx_node *g;
+	char err[256];
+
+	(void)state;
+	a.stagger_ms = 100;
+	a.attempts = 2;
+	a.retry_on = codes;
+	a.nretry_on = 2;
+	a.initial_ms = 10;
+	assert_int_equal(grpx_job_adhoc(&a, cmds, 3, &job, err, sizeof err), 0);
+	assert_int_equal(job->nnodes, 5);
+	assert_int_equal(check_links(job->root, 0), 5);
+	g = grpx_job_find(job, "race");
+	assert_ptr_equal(g, job->root->kids[0]);
+	assert_int_equal(job->root->limit, 1);
+	assert_int_equal(g->kind, NODE_GROUP);
+	assert_int_equal(g->mode, GRPX_RACE);
+	assert_int_equal(g->stagger_ms, 100);
+	assert_int_equal(g->attempts, -1);
+	assert_string_equal(g->kids[2]->path, "race/3");
+	assert_string_equal(g->kids[2]->run, "echo c");
+	assert_int_equal(g->kids[2]->attempts, 2);
+	assert_int_equal(g->kids[2]->backoff.initial_ms, 10);
+	assert_true(g->kids[2]->backoff.factor == 2);
+	assert_int_equal(g->kids[2]->retry_on[1], 2);
+	assert_int_equal(g->kids[2]->pid, -1);
+	grpx_job_free(job);
+
+	a = adhoc_defaults(GRPX_RETRY);
+	a.attempts = 5;
+	a.factor = 3;
+	a.initial_ms = 1;
+	assert_int_equal(grpx_job_adhoc(&a, cmds, 1, &job, err, sizeof err), 0);
+	g = grpx_job_find(job, "retry");
+	assert_int_equal(g->attempts, 5);
+	assert_true(g->backoff.factor == 3);
+	assert_int_equal(g->kids[0]->attempts, -1);
+	grpx_job_free(job);
+
+	a = adhoc_defaults(GRPX_SCHEDULE);
+	a.delay_ms = 1000;
+	a.on_error = GRPX_ON_CANCEL;
+	assert_int_equal(grpx_job_adhoc(&a, cmds, 3, &job, err, sizeof err), 0);
+	g = grpx_job_find(job, "schedule");
+	assert_int_equal(g->on_error, GRPX_ON_CANCEL);
+	assert_int_equal(g->kids[0]->delay_ms, 0);
+	assert_int_equal(g->kids[2]->delay_ms, 2000);
+	grpx_job_free(job);
+
+	a = adhoc_defaults(GRPX_SIZED);
+	assert_int_equal(grpx_job_adhoc(&a, cmds, 0, &job, err, sizeof err), 0);
+	assert_int_equal(job->nnodes, 2);
+	grpx_job_free(job);
+}
+
+static void adhoc_errors(void **state)
+{
+	static const struct {
+		enum grpx_mode m;
+		long limit, count;
+		int on_error;
+		int64_t stagger, delay;
+		size_t n;
+		const char *msg;
+	} c[] = {
+		{ GRPX_TAKE, -1, -1, -1, -1, -1, 3, "mode 'take' needs --count" },
+		{ GRPX_LAST, -1, 4, -1, -1, -1, 3, "--count is 4 but there are 3 commands" },
+		{ GRPX_TAKE, -1, 0, -1, -1, -1, 3, "--count must be at least 1" },
+		{ GRPX_ALL, -1, 1, -1, -1, -1, 3, "--count does not apply to mode 'all'" },
+		{ GRPX_ALL, -1, -1, -1, 5, -1, 3, "--stagger does not apply to mode 'all'" },
+		{ GRPX_RACE, -1, -1, 1, -1, -1, 3, "--on-error does not apply to mode 'race'" },
+		{ GRPX_WATERFALL, 2, -1, -1, -1, -1, 3, "--limit does not apply to mode 'waterfall'" },
+		{ GRPX_ALL, 0, -1, -1, -1, -1, 3, "--limit must be at least 1" },
+		{ GRPX_ALL, -1, -1, -1, -1, 5, 3, "--delay does not apply to mode 'all'" },
+		{ GRPX_RETRY, -1, -1, -1, -1, -1, 2, "retry takes exactly one command" },
+		{ GRPX_RACE, -1, -1, -1, -1, -1, 0, "mode 'race' needs a command" },
+	};
+	char *cmds[] = { "a", "b", "c" };
+	struct grpx_job *job;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct grpx_adhoc a = adhoc_defaults(c[i].m);
+		a.limit = c[i].limit;
+		a.count = c[i].count;
+		a.on_error = c[i].on_error;
+		a.stagger_ms = c[i].stagger;
+		a.delay_ms = c[i].delay;
+		job = (struct grpx_job *)err;
+		assert_int_equal(grpx_job_adhoc(&a, cmds, c[i].n, &job, err,
+						sizeof err), -1);
+		assert_null(job);
+		assert_string_equal(err, c[i].msg);
+	}
+}
+
+/* ---- plan ---- */
+
+static void plan(void **state)
+{
+	static const char want[] =
+		"checks  sized limit=4 on_error=continue\n"
+		"  lint  task: make lint\n"
+		"  unit  task timeout=10m attempts=2: make test\n"
+		"fetch  race stagger=1s500ms\n"
+		"  1  task: curl a\n"
+		"  2  task: [curl, b]\n"
+		"tick  schedule on_error=continue\n"
+		"  1  task delay=5s: date\n"
+		"  2  task at=07:30: date\n"
+		"  3  task at=2026-11-27T10:00:00Z: date\n"
+		"again  retry attempts=3 backoff=100ms:10s:2\n"
+		"  1  take count=1 on_error=continue\n"
+		"    1  task stdin=inherit: x\n";
+	struct grpx_job *job = load_ok(
+		"timeout: 1h\n"
+		"groups:\n"
+		"- {name: checks, mode: sized, limit: 4, tasks: [\n"
+		"   {name: lint, run: make lint},\n"
+		"   {name: unit, run: make test, timeout: 10m, attempts: 2}]}\n"
+		"- {name: fetch, mode: race, stagger: 1.5s, tasks: [\n"
+		"   {run: curl a}, {argv: [curl, b]}]}\n"
+		"- {name: tick, mode: schedule, tasks: [{run: date, delay: 5s},\n"
+		"   {run: date, at: '07:30'}, {run: date, at: '2026-11-27T11:00:00+01:00'}]}\n"
+		"- {name: again, mode: retry, backoff: {initial: 100ms, max: 10s},\n"
+		"   tasks: [{mode: take, count: 1, tasks: [{run: x, stdin: inherit}]}]}\n");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	grpx_job_plan(job, f);
+	fclose(f);
+	if (strncmp(buf, "job  timeout=1h\n", 16) != 0)
+		fail_msg("got:\n%s", buf);
+	assert_string_equal(buf + 16, want);
+	free(buf);
+	grpx_job_free(job);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(valid_tree),
+		cmocka_unit_test(seq_preorder),
+		cmocka_unit_test(minimal),
+		cmocka_unit_test(error_classes),
+		cmocka_unit_test(yaml_errors),
+		cmocka_unit_test(three_errors),
+		cmocka_unit_test(missing_file),
+		cmocka_unit_test(alias_bomb),
+		cmocka_unit_test(too_deep),
+		cmocka_unit_test(huge_scalar),
+		cmocka_unit_test(many_tasks),
+		cmocka_unit_test(adhoc_build),
+		cmocka_unit_test(adhoc_errors),
+		cmocka_unit_test(plan),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
