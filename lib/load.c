@@ -1304,7 +1304,7 @@ static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 	*it = (struct item){ NULL, y->line, y->col };
 	name = y->type == Y_MAP ? map_get(y, "name") : NULL;
 	snprintf(pos, sizeof pos, "%u", index + 1);
-	if (name && text(name) && strspn(name->s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	if (name && text(name) && *name->s && strspn(name->s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		"abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(name->s)) {
 		*it = (struct item){ name->s, name->line, name->col };
 	} else if (name) {

@@ -271,6 +271,8 @@ static void error_classes(void **state)
 		 "duplicate name 'a' (first at 2:10)");
 	load_bad("groups: [{name: 'a b', run: x}]\n", 1, 17,
 		 "invalid name 'a b' (allowed: letters, digits, '.', '_' and '-')");
+	load_bad("groups: [{name: '', run: x}]\n", 1, 17,
+		 "invalid name '' (allowed: letters, digits, '.', '_' and '-')");
 	load_bad("groups: [{name: a/b, run: x}]\n", 1, 17,
 		 "invalid name 'a/b' (allowed: letters, digits, '.', '_' and '-')");
 	load_bad("groups: [{run: a, run: b}]\n", 1, 19,
