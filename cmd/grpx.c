@@ -418,8 +418,11 @@ static struct grpx_job *load_or_die(const char *path)
 
 	if (grpx_load(path, &job, &d) < 0) {
 		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s:%d:%d: %s\n", d.v[i].file, d.v[i].line, d.v[i].col,
-				d.v[i].msg);
+			if (d.v[i].line > 0)
+				fprintf(stderr, "%s:%d:%d: %s\n", d.v[i].file, d.v[i].line,
+					d.v[i].col, d.v[i].msg);
+			else
+				fprintf(stderr, "grpx: %s: %s\n", d.v[i].file, d.v[i].msg);
 		if (d.n == 0)
 			fprintf(stderr, "grpx: cannot load '%s'\n", path);
 		grpx_diags_free(&d);

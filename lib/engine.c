@@ -40,7 +40,12 @@ static void cancel_node(struct run *r, struct grpx_node *n, int why,
 int64_t run_now(struct run *r)
 {
 	(void)r;
-	return mono_ms();
+	return mono_us();
+}
+
+void timer_after(struct run *r, struct grpx_node *n, int which, int64_t ms)
+{
+	timer_arm(r, n, which, run_now(r) + ms * 1000);
 }
 
 static double rel_ms(struct run *r)
@@ -317,25 +322,32 @@ void group_discard(struct run *r, struct grpx_node *c, bool show)
 	}
 }
 
+/* Picks wait in a FIFO through q_next (free once a node has ended). */
 void group_pick(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	c->pick = ++g->npicked;
-	if (g->mode != GRPX_LAST || g->npicked <= g->count)
+	c->q_next = NULL;
+	list_append(&g->rq_head, &g->rq_tail, c, c, offsetof(struct grpx_node, q_next));
+	if (g->mode != GRPX_LAST || g->npicked - g->rq_head->pick < g->count)
 		return;
-	uint32_t oldest = g->npicked - g->count; /* keep only the last `count` */
-	for (uint32_t i = 0; i < g->nkids; i++)
-		if (g->kids[i]->pick == oldest) {
-			group_discard(r, g->kids[i], false);
-			g->kids[i]->pick = 0;
-		}
+	struct grpx_node *old = g->rq_head; /* keep only the last `count` */
+	g->rq_head = old->q_next;
+	old->q_next = NULL;
+	old->pick = 0;
+	group_discard(r, old, false);
 }
 
 void group_offer_picks(struct run *r, struct grpx_node *g)
 {
-	for (uint32_t p = 1; p <= g->npicked; p++)
-		for (uint32_t i = 0; i < g->nkids; i++)
-			if (g->kids[i]->pick == p)
-				group_offer(r, g, g->kids[i]);
+	struct grpx_node *c = g->rq_head;
+
+	g->rq_head = g->rq_tail = NULL;
+	while (c) {
+		struct grpx_node *next = c->q_next;
+		c->q_next = NULL;
+		group_offer(r, g, c);
+		c = next;
+	}
 }
 
 void group_note_error(struct grpx_node *g, struct grpx_node *c)
@@ -397,7 +409,7 @@ static void task_stop(struct run *r, struct grpx_node *t)
 	}
 	pg_term(t->pgid);
 	t->state = T_STOP;
-	timer_arm(r, t, 0, run_now(r) + grace_of(r, t));
+	timer_after(r, t, 0, grace_of(r, t));
 }
 
 static void cancel_node(struct run *r, struct grpx_node *n, int why,
@@ -481,6 +493,11 @@ void group_on_error(struct run *r, struct grpx_node *g, struct grpx_node *c,
 		g->draining = true;
 }
 
+uint32_t group_remaining(const struct grpx_node *g)
+{
+	return g->draining ? g->running : g->nkids - g->ended;
+}
+
 void group_settle_all_ok(struct run *r, struct grpx_node *g)
 {
 	if (g->verdict)
@@ -544,7 +561,7 @@ static void group_start(struct run *r, struct grpx_node *g)
 	g->attempt = g->attempt ? g->attempt : 1;
 	int64_t timeout = !g->up && r->o->timeout_ms >= 0 ? r->o->timeout_ms : g->timeout_ms;
 	if (timeout >= 0)
-		timer_arm(r, g, 0, g->started_at + timeout);
+		timer_arm(r, g, 0, g->started_at + timeout * 1000);
 	if (mode_ops_of(g)->begin)
 		mode_ops_of(g)->begin(r, g);
 	group_fill(r, g);
@@ -650,7 +667,7 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 		return;
 	}
 	if (t->timeout_ms >= 0)
-		timer_arm(r, t, 0, run_now(r) + t->timeout_ms);
+		timer_after(r, t, 0, t->timeout_ms);
 }
 
 static void jobs_pump(struct run *r);
@@ -780,7 +797,7 @@ static void attempt_over(struct run *r, struct grpx_node *t)
 		close_fd(&t->err_fd);
 		t->status = GRPX_RUNNING;
 		t->state = T_WAIT;
-		timer_arm(r, t, 1, run_now(r) + backoff_ms(t, t->attempt));
+		timer_after(r, t, 1, backoff_ms(t, t->attempt));
 		return;
 	}
 	emit(r, t, GRPX_STDERR, t->err_fd);
@@ -859,7 +876,7 @@ static void task_exited(struct run *r, struct grpx_node *t, int st)
 		}
 	}
 	if (t->tm[0].slot < 0)
-		timer_arm(r, t, 0, run_now(r) + (t->kill_sent ? 0 : grace_of(r, t)));
+		timer_after(r, t, 0, t->kill_sent ? 0 : grace_of(r, t));
 	t->state = T_DRAIN;
 	t->q_next = r->drain;
 	r->drain = t;
@@ -1154,7 +1171,7 @@ static int list_children(pid_t *v, int max)
  */
 static void reap_escapees(struct run *r)
 {
-	int64_t deadline = run_now(r) + (r->no_grace ? 0 : grace_of(r, r->job->root));
+	int64_t deadline = run_now(r) + (r->no_grace ? 0 : grace_of(r, r->job->root)) * 1000;
 	bool killing = false;
 	pid_t v[256];
 
@@ -1174,7 +1191,7 @@ static void reap_escapees(struct run *r)
 			kill(v[i], SIGCONT);
 		}
 		struct epoll_event ev;
-		int64_t wait = killing ? 50 : deadline - run_now(r);
+		int64_t wait = killing ? 50 : (deadline - run_now(r)) / 1000;
 		if (epoll_wait(r->ep, &ev, 1, (int)(wait > 0 ? wait : 0)) > 0 && ev.data.ptr == NULL) {
 			struct signalfd_siginfo si;
 			while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
@@ -1182,6 +1199,23 @@ static void reap_escapees(struct run *r)
 					killing = true;
 		}
 	}
+}
+
+/* epoll with a microsecond timeout (-1: none), so timers fire on time. */
+static int wait_events(struct run *r, struct epoll_event *ev, int max, int64_t us)
+{
+	static bool no_pwait2;
+
+	if (us > 3600000000)
+		us = 3600000000;
+	if (us >= 0 && !no_pwait2) {
+		struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
+		int n = epoll_pwait2(r->ep, ev, max, &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		no_pwait2 = true;
+	}
+	return epoll_wait(r->ep, ev, max, us < 0 ? -1 : (int)((us + 999) / 1000));
 }
 
 static void loop(struct run *r)
@@ -1193,12 +1227,8 @@ static void loop(struct run *r)
 		if (r->finished)
 			break;
 		const struct heap_ent *top = heap_top(&r->heap);
-		int timeout = -1;
-		if (top) {
-			int64_t d = top->at - run_now(r);
-			timeout = d <= 0 ? 0 : d > 3600000 ? 3600000 : (int)d;
-		}
-		int n = epoll_wait(r->ep, ev, 64, timeout);
+		int64_t us = top ? top->at - run_now(r) : -1;
+		int n = wait_events(r, ev, 64, top && us < 0 ? 0 : us);
 		for (int i = 0; i < n; i++) {
 			uintptr_t p = (uintptr_t)ev[i].data.ptr;
 			if (!p)
@@ -1276,6 +1306,22 @@ char *node_error_message(const struct grpx_node *n)
 	return rc < 0 ? NULL : s;
 }
 
+/* No descriptor of ours may reach a task but 0, 1, 2: what we inherited
+ * without close-on-exec gets it now (it stays usable here). */
+static void cloexec_inherited(void)
+{
+#ifdef CLOSE_RANGE_CLOEXEC
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+	}
+}
+
 static void ensure_std_fds(void)
 {
 	for (int fd = 0; fd < 3; fd++)
@@ -1340,6 +1386,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	r->o = o;
 	r->ep = r->sigfd = r->devnull = -1;
 	ensure_std_fds();
+	cloexec_inherited();
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;

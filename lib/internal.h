@@ -43,7 +43,7 @@ struct attempt {
 
 /* A deadline in the run's heap; embedded in its node. */
 struct timer {
-	int64_t at;   /* CLOCK_MONOTONIC, ms */
+	int64_t at;   /* CLOCK_MONOTONIC, microseconds */
 	int32_t slot; /* index in the heap, -1 when not armed */
 };
 
@@ -129,7 +129,7 @@ struct grpx_node {
 	uint32_t ended;            /* children ended (skipped ones included) */
 	uint32_t nok, nbad;        /* children ended ok / failed, timeout or error */
 	uint32_t emitted;          /* all: children whose output went up */
-	int64_t started_at;        /* monotonic ms of the group's start */
+	int64_t started_at;        /* run_now() when the group started */
 	/* intrusive lists, see engine.c */
 	struct grpx_node *res_head, *res_tail, *res_next; /* stdout spools held */
 	struct grpx_node *err_head, *err_tail, *err_next; /* causes of failure */
@@ -188,6 +188,9 @@ void group_note_error(struct grpx_node *g, struct grpx_node *c);
 /* Apply g's on_error to bad child c; `def` is the mode's default. */
 void group_on_error(struct run *r, struct grpx_node *g, struct grpx_node *c,
 		    int def);
+/* Children that may still end ok: all not ended, or only the running ones
+ * once on_error: drain has stopped new starts. */
+uint32_t group_remaining(const struct grpx_node *g);
 /* The rule of modes that need every child ok, once all have ended. */
 void group_settle_all_ok(struct run *r, struct grpx_node *g);
 /* Release c's held stdout from g: upward, or out of grpx at the top. */
@@ -204,7 +207,10 @@ int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt);
 bool may_retry(const struct grpx_node *n, int status, int exit_code, uint32_t attempt);
 void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at);
 void timer_disarm(struct run *r, struct grpx_node *n, int which);
+/* The run's clock: CLOCK_MONOTONIC in microseconds, as timers use. */
 int64_t run_now(struct run *r);
+/* Arm n's timer `which` to fire `ms` milliseconds from now. */
+void timer_after(struct run *r, struct grpx_node *n, int which, int64_t ms);
 
 /* heap.c: one min-heap of every armed timer of the run, by (at, seq). */
 struct heap {
@@ -232,6 +238,7 @@ bool key_applies(const char *key, int mode);
 void *xcalloc(size_t n, size_t size); /* NULL on failure, like calloc */
 char *xstrdup(const char *s);
 int64_t mono_ms(void);
+int64_t mono_us(void);
 double mono_ms_f(void);
 const char *mode_name(int mode);
 

@@ -15,9 +15,9 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 	}
 	if (g->verdict)
 		return;
-	if (g->nok + (g->nkids - g->ended) < g->count) {
+	if (g->nok + group_remaining(g) < g->count) {
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, g->err_head);
-	} else if (g->ended == g->nkids) {
+	} else if (group_remaining(g) == 0) {
 		group_offer_picks(r, g);
 		group_decide(r, g, GRPX_OK, WHY_DONE, g);
 	}

@@ -34,7 +34,7 @@ static int64_t at_due(struct run *r, const struct at_spec *at)
 				break;
 		}
 	}
-	return run_now(r) + (due > wall ? due - wall : 0);
+	return run_now(r) + (due > wall ? due - wall : 0) * 1000;
 }
 
 static void begin(struct run *r, struct grpx_node *g)
@@ -44,7 +44,7 @@ static void begin(struct run *r, struct grpx_node *g)
 		struct grpx_node *c = g->kids[i];
 		int64_t due = g->started_at;
 		if (c->delay_ms >= 0)
-			due += c->delay_ms;
+			due += c->delay_ms * 1000;
 		else if (c->at.kind != AT_NONE)
 			due = at_due(r, &c->at);
 		timer_arm(r, c, 1, due);

@@ -18,7 +18,7 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 	group_discard(r, c, false);
 	if (status_bad(c->status))
 		group_on_error(r, g, c, GRPX_ON_CONTINUE);
-	if (g->nok + (g->nkids - g->ended) < g->count)
+	if (g->nok + group_remaining(g) < g->count)
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, g->err_head);
 	else
 		stagger_failed(r, g);

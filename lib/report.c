@@ -96,6 +96,33 @@ static void write_attempts(FILE *f, const struct grpx_node *n)
 	fputc(']', f);
 }
 
+static int by_pick(const void *a, const void *b)
+{
+	const struct grpx_node *x = *(struct grpx_node *const *)a;
+	const struct grpx_node *y = *(struct grpx_node *const *)b;
+	return (x->pick > y->pick) - (x->pick < y->pick);
+}
+
+/* The children whose output the group chose, in the order it chose them. */
+static void write_selected(FILE *f, const struct grpx_node *g)
+{
+	struct grpx_node **v = calloc(g->npicked + 1, sizeof *v);
+	size_t n = 0;
+
+	if (!v)
+		return;
+	for (uint32_t i = 0; i < g->nkids && n < g->npicked; i++)
+		if (g->kids[i]->pick)
+			v[n++] = g->kids[i];
+	qsort(v, n, sizeof *v, by_pick);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", f);
+		json_str(f, v[i]->path);
+	}
+	free(v);
+}
+
 static void write_node(FILE *f, const struct grpx_node *n, int depth)
 {
 	char why[512];
@@ -153,15 +180,7 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		return;
 	}
 	fputs(", \"selected\": [", f);
-	bool first = true;
-	for (uint32_t p = 1; p <= n->npicked; p++)
-		for (uint32_t i = 0; i < n->nkids; i++)
-			if (n->kids[i]->pick == p) {
-				if (!first)
-					fputs(", ", f);
-				json_str(f, n->kids[i]->path);
-				first = false;
-			}
+	write_selected(f, n);
 	fputs("], \"children\": [", f);
 	for (uint32_t i = 0; i < n->nkids; i++) {
 		if (i)

@@ -11,7 +11,7 @@
 static void arm_next(struct run *r, struct grpx_node *g)
 {
 	if (g->emitted < g->nkids)
-		timer_arm(r, g, 1, g->started_at + (int64_t)g->emitted * g->stagger_ms);
+		timer_arm(r, g, 1, g->started_at + (int64_t)g->emitted * g->stagger_ms * 1000);
 }
 
 void stagger_begin(struct run *r, struct grpx_node *g)
@@ -29,7 +29,7 @@ struct grpx_node *stagger_next(struct run *r, struct grpx_node *g)
 void stagger_wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	(void)c;
-	int64_t due = (run_now(r) - g->started_at) / g->stagger_ms + 1;
+	int64_t due = (run_now(r) - g->started_at) / (g->stagger_ms * 1000) + 1;
 
 	if (due > (int64_t)g->emitted)
 		g->emitted = due > (int64_t)g->nkids ? g->nkids : (uint32_t)due;
