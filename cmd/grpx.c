@@ -6,16 +6,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "grpx.h"
+#include "render.h"
 
 static const char usage_text[] =
 	"usage: grpx run [OPTIONS] JOBFILE [PATH...]\n"
@@ -36,6 +35,11 @@ static const char usage_text[] =
 	"      --grace DUR       wait between SIGTERM and SIGKILL (default 2s)\n"
 	"  -x, --exit-code       exit with the one failed task's own status\n"
 	"  -v                    print the per-task summary\n"
+	"      --events FILE     live NDJSON events (- for stderr)\n"
+	"      --junit FILE      write a JUnit XML report to FILE\n"
+	"      --trace FILE      write a Chrome trace of the run to FILE\n"
+	"      --color WHEN      auto, always or never (NO_COLOR is honoured)\n"
+	"      --progress WHEN   auto, always or never: the live progress line\n"
 	"ad-hoc group options:\n"
 	"      --limit N  --count N  --attempts N  --backoff INITIAL[:MAX[:FACTOR]]\n"
 	"      --retry-on N,N  --on-error cancel|drain|continue  --stagger DUR\n"
@@ -53,229 +57,13 @@ static void die_usage(const char *fmt, ...)
 	exit(2);
 }
 
-/* --- writing output --- */
-
-/* Write all of buf to fd; -1 when the reader is gone (EPIPE) or fd broke. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-struct out {
-	enum grpx_output mode;
-	int tag;
-	/* prefix mode: the partial last line of each live stream */
-	struct line {
-		const struct grpx_node *n;
-		int stream;
-		size_t len;
-		char *buf;
-	} *lines;
-	size_t nlines;
-};
-
-#define LINE_MAX_BYTES 8192
-
-static int put_tagged(const struct grpx_node *n, int fd, const char *s, size_t len,
-		      int cont)
-{
-	char tag[512];
-	int t = snprintf(tag, sizeof tag, "[%s]%s ", grpx_node_path(n), cont ? "+" : "");
-
-	if (t < 0 || (size_t)t >= sizeof tag)
-		t = 0;
-	if (write_all(fd, tag, (size_t)t) < 0 || write_all(fd, s, len) < 0)
-		return -1;
-	return len && s[len - 1] == '\n' ? 0 : write_all(fd, "\n", 1);
-}
-
-/* Tag every whole line of buf; keep the unterminated tail in l. */
-static int tag_lines(struct line *l, int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		const char *nl = memchr(buf, '\n', len);
-		size_t take = nl ? (size_t)(nl - buf) + 1 : len;
-		if (l->len + take > LINE_MAX_BYTES || nl) {
-			if (l->len + take > LINE_MAX_BYTES && !nl)
-				take = LINE_MAX_BYTES - l->len;
-			memcpy(l->buf + l->len, buf, take);
-			l->len += take;
-			if (put_tagged(l->n, fd, l->buf, l->len, 0) < 0)
-				return -1;
-			l->len = 0;
-		} else {
-			memcpy(l->buf + l->len, buf, take);
-			l->len += take;
-		}
-		buf += take;
-		len -= take;
-	}
-	return 0;
-}
-
-static struct line *line_of(struct out *o, const struct grpx_node *n, int stream)
-{
-	for (size_t i = 0; i < o->nlines; i++)
-		if (o->lines[i].n == n && o->lines[i].stream == stream)
-			return &o->lines[i];
-	for (size_t i = 0; i < o->nlines; i++)
-		if (!o->lines[i].n) {
-			o->lines[i] = (struct line){ n, stream, 0, o->lines[i].buf };
-			return &o->lines[i];
-		}
-	struct line *v = realloc(o->lines, (o->nlines + 1) * sizeof *v);
-	char *buf = malloc(LINE_MAX_BYTES);
-	if (!v || !buf) {
-		free(buf);
-		if (v)
-			o->lines = v;
-		return NULL;
-	}
-	o->lines = v;
-	o->lines[o->nlines] = (struct line){ n, stream, 0, buf };
-	return &o->lines[o->nlines++];
-}
-
-static int on_chunk(void *ctx, const struct grpx_node *n, int stream, const char *buf,
-		    size_t len)
-{
-	struct out *o = ctx;
-	int fd = stream == GRPX_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
-	struct line *l = line_of(o, n, stream);
-	int rc = 0;
-
-	if (!l)
-		return 0;
-	if (len)
-		return tag_lines(l, fd, buf, len);
-	if (l->len) /* EOF: a final unterminated line gets its newline */
-		rc = put_tagged(n, fd, l->buf, l->len, 0);
-	l->len = 0;
-	l->n = NULL;
-	return rc;
-}
-
-static int on_emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t len)
-{
-	struct out *o = ctx;
-	int out = stream == GRPX_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
-	off_t off = 0;
-	char buf[65536];
-
-	if (o->mode == GRPX_OUT_QUIET)
-		return 0;
-	if (o->mode == GRPX_OUT_PREFIX || o->tag) {
-		struct line l = { n, stream, 0, malloc(LINE_MAX_BYTES) };
-		int rc = 0;
-		if (!l.buf)
-			return 0;
-		while (off < len && rc == 0) {
-			ssize_t k = pread(fd, buf, sizeof buf, off);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				break;
-			off += k;
-			rc = tag_lines(&l, out, buf, (size_t)k);
-		}
-		if (rc == 0 && l.len)
-			rc = put_tagged(n, out, l.buf, l.len, 0);
-		free(l.buf);
-		return rc;
-	}
-	while (off < len) {
-		ssize_t k = sendfile(out, fd, &off, (size_t)(len - off));
-		if (k > 0)
-			continue;
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EPIPE)
-			return -1;
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = out, .events = POLLOUT };
-			poll(&p, 1, -1);
-			continue;
-		}
-		/* sendfile cannot serve this pair: copy by hand */
-		k = pread(fd, buf, sizeof buf, off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		if (write_all(out, buf, (size_t)k) < 0)
-			return -1;
-		off += k;
-	}
-	return 0;
-}
-
-/* --- summary --- */
-
-static void fmt_ms(double ms, char *buf, size_t len)
-{
-	if (ms < 1000)
-		snprintf(buf, len, "%.0fms", ms);
-	else
-		snprintf(buf, len, "%.2fs", ms / 1000);
-}
-
-static void summary_node(const struct grpx_node *n)
-{
-	struct grpx_node_info i;
-	char dur[32], why[512], code[32] = "";
-
-	grpx_node_info(n, &i);
-	if (!i.is_task) {
-		for (size_t k = 0; k < i.nkids; k++)
-			summary_node(grpx_node_kid(n, k));
-		return;
-	}
-	fmt_ms(i.start_ms >= 0 && i.end_ms >= i.start_ms ? i.end_ms - i.start_ms : 0, dur,
-	       sizeof dur);
-	if (i.signal)
-		snprintf(code, sizeof code, "signal %d", i.signal);
-	else if (i.exit_code >= 0)
-		snprintf(code, sizeof code, "exit %d", i.exit_code);
-	const char *reason = grpx_node_reason(n, why, sizeof why);
-	fprintf(stderr, "  %-30s %-9s %-10s %2u %8s%s%s\n", i.path, grpx_status_name(i.status),
-		code, i.attempts, dur, reason ? "  " : "", reason ? reason : "");
-}
-
-static void print_errors(const struct grpx_run *run)
-{
-	size_t n = grpx_run_nerrors(run);
-
-	if (n == 0)
-		return;
-	fprintf(stderr, "grpx: %zu error%s: ", n, n == 1 ? "" : "s");
-	for (size_t i = 0; i < n; i++) {
-		const char *msg, *path = grpx_run_error(run, i, &msg);
-		fprintf(stderr, "%s%s%s%s", i ? "; " : "", path, *path ? ": " : "", msg);
-	}
-	fputc('\n', stderr);
-}
-
 /* --- options --- */
 
 struct cli {
 	struct grpx_opts o;
-	struct out out;
-	const char *report;
-	int exit_code_mode, verbose, output_set;
+	struct render out;
+	const char *report, *junit, *trace, *events;
+	int exit_code_mode, verbose, output_set, color, progress;
 	struct grpx_adhoc adhoc;
 	int retry_on[64];
 };
@@ -304,7 +92,7 @@ static long parse_num(const char *opt, const char *s, long min)
 enum {
 	OPT_TAG = 256, OPT_REPORT, OPT_TIMEOUT, OPT_GRACE, OPT_LIMIT, OPT_COUNT,
 	OPT_ATTEMPTS, OPT_BACKOFF, OPT_RETRY_ON, OPT_ON_ERROR, OPT_STAGGER, OPT_DELAY,
-	OPT_HELP, OPT_VERSION,
+	OPT_HELP, OPT_VERSION, OPT_JUNIT, OPT_TRACE, OPT_EVENTS, OPT_COLOR, OPT_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -323,10 +111,28 @@ static const struct option long_opts[] = {
 	{ "on-error", required_argument, NULL, OPT_ON_ERROR },
 	{ "stagger", required_argument, NULL, OPT_STAGGER },
 	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "junit", required_argument, NULL, OPT_JUNIT },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "progress", required_argument, NULL, OPT_PROGRESS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ 0 },
 };
+
+/* auto, always, never: -1, 1, 0 */
+static int parse_when(const char *opt, const char *s)
+{
+	if (!strcmp(s, "auto"))
+		return -1;
+	if (!strcmp(s, "always"))
+		return 1;
+	if (!strcmp(s, "never"))
+		return 0;
+	die_usage("invalid value '%s' for %s (auto, always or never)", s, opt);
+	return -1;
+}
 
 static void parse_backoff(struct cli *c, char *s)
 {
@@ -386,6 +192,11 @@ static int parse_options(struct cli *c, int argc, char **argv, int adhoc)
 		case 'v': c->verbose = 1; break;
 		case OPT_TAG: c->out.tag = 1; break;
 		case OPT_REPORT: c->report = optarg; break;
+		case OPT_JUNIT: c->junit = optarg; break;
+		case OPT_TRACE: c->trace = optarg; break;
+		case OPT_EVENTS: c->events = optarg; break;
+		case OPT_COLOR: c->color = parse_when("--color", optarg); break;
+		case OPT_PROGRESS: c->progress = parse_when("--progress", optarg); break;
 		case OPT_TIMEOUT: c->o.timeout_ms = parse_dur("--timeout", optarg); break;
 		case OPT_GRACE: c->o.grace_ms = parse_dur("--grace", optarg); break;
 		case OPT_LIMIT: c->adhoc.limit = parse_num("--limit", optarg, 1); break;
@@ -432,32 +243,53 @@ static struct grpx_job *load_or_die(const char *path)
 	return job;
 }
 
+/* Write one of the run's files; a failure is reported, not fatal. */
+static void write_report(const char *what, const char *path,
+			 int (*writer)(const struct grpx_run *, const char *), const struct grpx_run *run)
+{
+	if (path && writer(run, path) < 0)
+		fprintf(stderr, "grpx: cannot write %s '%s': %s\n", what, path, strerror(errno));
+}
+
 static int run_job(struct cli *c, struct grpx_job *job)
 {
 	struct grpx_run *run;
 
 	if (!c->output_set)
 		c->o.output = isatty(STDOUT_FILENO) ? GRPX_OUT_PREFIX : GRPX_OUT_GROUPED;
-	c->out.mode = c->o.output;
+	render_init(&c->out, job, c->o.output, c->out.tag, c->color, c->progress);
+	if (c->events) {
+		c->out.events = strcmp(c->events, "-") ? fopen(c->events, "we") : stderr;
+		if (!c->out.events) {
+			fprintf(stderr, "grpx: cannot open '%s': %s\n", c->events, strerror(errno));
+			return 2;
+		}
+	}
 	c->o.ctx = &c->out;
-	c->o.emit = on_emit;
-	c->o.chunk = on_chunk;
+	c->o.emit = render_emit;
+	c->o.chunk = render_chunk;
+	c->o.event = render_event;
+	if (c->out.progress) {
+		c->o.tick = render_tick;
+		c->o.tick_ms = 100;
+	}
+	if (c->junit)
+		c->o.capture_bytes = 64 * 1024;
 	if (grpx_run(job, &c->o, &run) < 0) {
 		fprintf(stderr, "grpx: cannot run: %s\n", strerror(errno));
+		render_free(&c->out);
 		return 1;
 	}
-	if (c->verbose || isatty(STDERR_FILENO)) {
-		fputs("grpx: summary\n", stderr);
-		summary_node(grpx_job_root(job));
-	}
-	if (grpx_run_outcome(run) != GRPX_RUN_OK)
-		print_errors(run);
-	if (c->report && grpx_report_json(run, c->report) < 0)
-		fprintf(stderr, "grpx: cannot write report '%s': %s\n", c->report,
-			strerror(errno));
+	render_end(&c->out, job, run, c->verbose);
 	int sig = grpx_run_signal(run);
+	if (sig && sig != SIGPIPE)
+		fprintf(stderr, "grpx: interrupted by SIG%s\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	write_report("report", c->report, grpx_report_json, run);
+	write_report("JUnit report", c->junit, grpx_report_junit, run);
+	write_report("trace", c->trace, grpx_report_trace, run);
 	int code = c->exit_code_mode ? grpx_run_cause_code(run) : grpx_run_exit_code(run);
 	grpx_run_free(run);
+	render_free(&c->out);
 	if (sig) { /* die by the same signal, so our parent sees it */
 		sigset_t set;
 		fflush(NULL);
@@ -525,7 +357,7 @@ static int adhoc(struct cli *c, int mode, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .o = { .timeout_ms = -1, .grace_ms = -1 } };
+	struct cli c = { .o = { .timeout_ms = -1, .grace_ms = -1 }, .color = -1, .progress = -1 };
 
 	c.adhoc = (struct grpx_adhoc){ .limit = -1, .count = -1, .attempts = -1,
 				       .initial_ms = -1, .max_ms = -1, .on_error = -1,

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "engine.h"
 
 static void task_spawn(struct run *r, struct grpx_node *t);
+static int64_t fd_size(int fd);
 static void attempt_over(struct run *r, struct grpx_node *t);
 static void task_launch(struct run *r, struct grpx_node *t);
 static void node_ended(struct run *r, struct grpx_node *n);
@@ -51,6 +53,65 @@ void timer_after(struct run *r, struct grpx_node *n, int which, int64_t ms)
 static double rel_ms(struct run *r)
 {
 	return mono_ms_f() - r->t0f;
+}
+
+void event(struct run *r, struct grpx_event e)
+{
+	if (!r->o->event)
+		return;
+	e.t_ms = rel_ms(r);
+	if (!e.attempt)
+		e.attempt = e.node->attempt;
+	r->o->event(r->o->ctx, &e);
+}
+
+static void end_event(struct run *r, struct grpx_node *n)
+{
+	char why[512];
+
+	event(r, (struct grpx_event){ .kind = GRPX_EV_END, .node = n, .status = n->status,
+				      .exit_code = n->exit_code, .signal = n->signal,
+				      .reason = grpx_node_reason(n, why, sizeof why) });
+}
+
+static void cancel_event(struct run *r, struct grpx_node *n)
+{
+	char why[512];
+
+	event(r, (struct grpx_event){ .kind = GRPX_EV_CANCEL, .node = n,
+				      .reason = grpx_node_reason(n, why, sizeof why) });
+}
+
+void retry_after(struct run *r, struct grpx_node *n, int64_t ms)
+{
+	event(r, (struct grpx_event){ .kind = GRPX_EV_RETRY, .node = n, .delay_ms = (double)ms });
+	timer_after(r, n, 1, ms);
+}
+
+/* --junit: keep the head of t's stdout and stderr spools, in the kernel. */
+static void capture(struct run *r, struct grpx_node *t)
+{
+	int fds[2] = { t->out_pipe ? -1 : t->out_fd, t->err_pipe ? -1 : t->err_fd };
+	int32_t *lens[2] = { &t->cap_out, &t->cap_err };
+
+	if (r->capfd < 0)
+		return;
+	t->cap_off = r->capend;
+	for (int i = 0; i < 2; i++) {
+		int64_t want = fds[i] < 0 ? 0 : fd_size(fds[i]);
+		off_t in = 0;
+		if (want > r->o->capture_bytes)
+			want = r->o->capture_bytes;
+		*lens[i] = 0;
+		while (in < want) {
+			off_t out = r->capend;
+			ssize_t k = copy_file_range(fds[i], &in, r->capfd, &out, (size_t)(want - in), 0);
+			if (k <= 0)
+				break;
+			r->capend += k;
+			*lens[i] += (int32_t)k;
+		}
+	}
 }
 
 bool status_bad(int status)
@@ -198,10 +259,12 @@ static void emit(struct run *r, struct grpx_node *t, int stream, int fd)
 {
 	int64_t len = fd_size(fd);
 
-	if (len <= 0 || !r->o->emit || r->signal)
+	if (len <= 0 || !r->o->emit || r->out_broken)
 		return;
-	if (r->o->emit(r->o->ctx, t, stream, fd, (off_t)len) < 0)
+	if (r->o->emit(r->o->ctx, t, stream, fd, (off_t)len) < 0) {
+		r->out_broken = true;
 		interrupt(r, SIGPIPE);
+	}
 }
 
 static void pipe_close(struct run *r, struct grpx_node *t, int stream)
@@ -239,9 +302,11 @@ static void pipe_read(struct run *r, struct grpx_node *t, int stream)
 			return;
 		}
 		*(stream == GRPX_STDOUT ? &t->stdout_bytes : &t->stderr_bytes) += n;
-		if (r->o->chunk && !r->signal &&
-		    r->o->chunk(r->o->ctx, t, stream, r->buf, (size_t)n) < 0)
+		if (r->o->chunk && !r->out_broken &&
+		    r->o->chunk(r->o->ctx, t, stream, r->buf, (size_t)n) < 0) {
+			r->out_broken = true;
 			interrupt(r, SIGPIPE);
+		}
 		if ((size_t)n < sizeof r->buf)
 			return;
 	}
@@ -292,6 +357,8 @@ void group_offer(struct run *r, struct grpx_node *g, struct grpx_node *c)
 	c->res_head = c->res_tail = NULL;
 	if (mode_ops_of(g)->selects && !c->pick)
 		c->pick = ++g->npicked;
+	if (mode_ops_of(g)->selects)
+		event(r, (struct grpx_event){ .kind = GRPX_EV_SELECT, .node = c, .group = g });
 	while (n->up && !mode_ops_of(n->up)->selects)
 		n = n->up;
 	if (n->up) { /* n is a child of a selecting group: hold for it */
@@ -375,6 +442,7 @@ static void skip_tree(struct run *r, struct grpx_node *n, int why,
 	n->cause = cause;
 	timer_disarm(r, n, 0);
 	timer_disarm(r, n, 1);
+	end_event(r, n);
 	for (uint32_t i = 0; i < n->nkids; i++)
 		skip_tree(r, n->kids[i], why, cause);
 }
@@ -427,11 +495,11 @@ static void cancel_node(struct run *r, struct grpx_node *n, int why,
 			node_ended(r, n);
 			return;
 		}
-		if (!n->verdict)
-			group_decide(r, n, GRPX_CANCELED, why, cause);
-		if (n->status == GRPX_CANCELED) {
+		if (!n->verdict) {
 			n->why = (uint8_t)why;
 			n->cause = cause;
+			cancel_event(r, n);
+			group_decide(r, n, GRPX_CANCELED, why, cause);
 		}
 		return;
 	}
@@ -454,6 +522,7 @@ static void cancel_node(struct run *r, struct grpx_node *n, int why,
 		n->status = GRPX_CANCELED;
 		n->why = (uint8_t)why;
 		n->cause = cause;
+		cancel_event(r, n);
 		task_stop(r, n);
 		break;
 	default:
@@ -559,10 +628,13 @@ static void group_start(struct run *r, struct grpx_node *g)
 		g->start_ms = rel_ms(r);
 	g->started_at = run_now(r);
 	g->attempt = g->attempt ? g->attempt : 1;
+	event(r, (struct grpx_event){ .kind = GRPX_EV_START, .node = g });
 	int64_t timeout = !g->up && r->o->timeout_ms >= 0 ? r->o->timeout_ms : g->timeout_ms;
 	if (timeout >= 0)
 		timer_arm(r, g, 0, g->started_at + timeout * 1000);
-	if (mode_ops_of(g)->begin)
+	if (g->nkids == 0) /* only ad-hoc groups with no commands */
+		group_decide(r, g, GRPX_OK, WHY_NONE, NULL);
+	else if (mode_ops_of(g)->begin)
 		mode_ops_of(g)->begin(r, g);
 	group_fill(r, g);
 	group_check_end(r, g);
@@ -590,7 +662,7 @@ static int stdout_kind(struct run *r, const struct grpx_node *t)
 				return 1;
 		return 0;
 	case GRPX_OUT_PREFIX:
-		return t->held ? 1 : 2;
+		return t->held || r->capfd >= 0 ? 1 : 2;
 	default:
 		return 1;
 	}
@@ -634,7 +706,7 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 		fd1 = w1;
 		break;
 	}
-	if (!err && r->o->output == GRPX_OUT_PREFIX) {
+	if (!err && r->o->output == GRPX_OUT_PREFIX && r->capfd < 0) {
 		if (pipe_open(r, t, GRPX_STDERR, &w2) < 0)
 			err = errno;
 		fd2 = w2;
@@ -668,6 +740,7 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 	}
 	if (t->timeout_ms >= 0)
 		timer_after(r, t, 0, t->timeout_ms);
+	event(r, (struct grpx_event){ .kind = GRPX_EV_START, .node = t, .pid = t->pid });
 }
 
 static void jobs_pump(struct run *r);
@@ -709,6 +782,7 @@ static void node_ended(struct run *r, struct grpx_node *n)
 	n->q_next = NULL;
 	list_append(&r->done_head, &r->done_tail, n, n,
 		    offsetof(struct grpx_node, q_next));
+	end_event(r, n);
 }
 
 int node_log(struct grpx_node *n, struct attempt a)
@@ -788,6 +862,9 @@ static void attempt_over(struct run *r, struct grpx_node *t)
 		a->status = t->status;
 		a->end_ms = rel_ms(r);
 	}
+	capture(r, t);
+	event(r, (struct grpx_event){ .kind = GRPX_EV_EXIT, .node = t, .exit_code = t->exit_code,
+				      .signal = t->signal, .status = t->status });
 	jobs_pump(r);
 	if (!r->signal && !t->up->verdict &&
 	    may_retry(t, t->status, t->exit_code, t->attempt)) {
@@ -797,7 +874,7 @@ static void attempt_over(struct run *r, struct grpx_node *t)
 		close_fd(&t->err_fd);
 		t->status = GRPX_RUNNING;
 		t->state = T_WAIT;
-		timer_after(r, t, 1, backoff_ms(t, t->attempt));
+		retry_after(r, t, backoff_ms(t, t->attempt));
 		return;
 	}
 	emit(r, t, GRPX_STDERR, t->err_fd);
@@ -1111,6 +1188,8 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->attempt = 0;
 	n->start_ms = n->end_ms = -1;
 	n->stdout_bytes = n->stderr_bytes = 0;
+	n->cap_off = 0;
+	n->cap_out = n->cap_err = 0;
 	n->nlog = 0;
 	n->tm[0].slot = n->tm[1].slot = -1;
 	n->err_seq = 0;
@@ -1227,8 +1306,11 @@ static void loop(struct run *r)
 		if (r->finished)
 			break;
 		const struct heap_ent *top = heap_top(&r->heap);
-		int64_t us = top ? top->at - run_now(r) : -1;
-		int n = wait_events(r, ev, 64, top && us < 0 ? 0 : us);
+		int64_t due = top ? top->at : INT64_MAX;
+		if (r->o->tick && r->next_tick < due)
+			due = r->next_tick;
+		int64_t us = due == INT64_MAX ? -1 : due - run_now(r);
+		int n = wait_events(r, ev, 64, due != INT64_MAX && us < 0 ? 0 : us);
 		for (int i = 0; i < n; i++) {
 			uintptr_t p = (uintptr_t)ev[i].data.ptr;
 			if (!p)
@@ -1245,6 +1327,10 @@ static void loop(struct run *r)
 			int which = top->which;
 			heap_remove(&r->heap, t, which);
 			fire(r, t, which);
+		}
+		if (r->o->tick && now >= r->next_tick) {
+			r->o->tick(r->o->ctx);
+			r->next_tick = now + (r->o->tick_ms > 0 ? r->o->tick_ms : 100) * 1000;
 		}
 	}
 }
@@ -1384,7 +1470,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		return -1;
 	r->job = job;
 	r->o = o;
-	r->ep = r->sigfd = r->devnull = -1;
+	r->ep = r->sigfd = r->devnull = r->capfd = -1;
 	ensure_std_fds();
 	cloexec_inherited();
 	struct rlimit rl;
@@ -1408,6 +1494,8 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	if (r->sigfd < 0 || r->ep < 0 || r->devnull < 0 ||
 	    epoll_ctl(r->ep, EPOLL_CTL_ADD, r->sigfd, &ev) < 0)
+		goto fail;
+	if (o->capture_bytes > 0 && (r->capfd = spool_open()) < 0)
 		goto fail;
 	node_init(job->root, NULL);
 	if (o->npaths && select_paths(r) < 0)
@@ -1447,6 +1535,8 @@ fail:;
 		close(r->ep);
 	if (r->devnull >= 0)
 		close(r->devnull);
+	if (r->capfd >= 0)
+		close(r->capfd);
 	sigaction(SIGPIPE, &oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(r);
@@ -1524,5 +1614,7 @@ void grpx_run_free(struct grpx_run *run)
 		free(r->errmsg[i]);
 	free(r->errmsg);
 	free(r->errs);
+	if (r->capfd >= 0)
+		close(r->capfd);
 	free(r);
 }

@@ -5,6 +5,8 @@
 #ifndef GRPX_ENGINE_H
 #define GRPX_ENGINE_H
 
+#include <stdio.h>
+
 #include "internal.h"
 
 /* A task's life.  Groups use only T_IDLE and T_DONE. */
@@ -46,7 +48,11 @@ struct run {
 	uint32_t saved_nkids;
 	struct grpx_node **batch;   /* dispatch(): ended nodes of one wake-up */
 	size_t batch_cap;
+	int64_t next_tick;          /* run_now() of the next o->tick() */
+	bool out_broken;            /* our stdout is gone (EPIPE): emit nothing more */
 	bool pumping;               /* jobs_pump() is on the stack */
+	int capfd;                  /* capture file for --junit, or -1 */
+	int64_t capend;
 	char buf[65536];            /* pipe reads */
 };
 
@@ -57,9 +63,15 @@ struct spawn {
 };
 
 int spool_open(void);
+void event(struct run *r, struct grpx_event e);
 int spool_reopen(int fd);
 int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2);
 void spawn_free(struct spawn *sp);
 char *node_error_message(const struct grpx_node *n);
+/* report.c */
+void json_str(FILE *f, const char *s);
+/* Open a temp file beside `path`; commit_file() renames it there. */
+FILE *atomic_open(const char *path, char *tmp, size_t tmplen);
+int atomic_commit(FILE *f, const char *tmp, const char *path);
 
 #endif

@@ -137,6 +137,33 @@ int grpx_mode_parse(const char *s); /* -1 when unknown */
 #define GRPX_STDOUT 1
 #define GRPX_STDERR 2
 
+/* What happened to a node, live (--events, progress, trace). */
+enum grpx_event_kind {
+	GRPX_EV_START,  /* a task attempt or a group started */
+	GRPX_EV_EXIT,   /* a task attempt ended */
+	GRPX_EV_RETRY,  /* a node will try again after delay_ms */
+	GRPX_EV_CANCEL, /* grpx began to cancel a running node */
+	GRPX_EV_SELECT, /* a group chose a child's output */
+	GRPX_EV_END     /* a node ended with its final status */
+};
+
+struct grpx_event {
+	enum grpx_event_kind kind;
+	const struct grpx_node *node;
+	const struct grpx_node *group; /* SELECT: the group that chose */
+	double t_ms;           /* since the run started */
+	unsigned attempt;
+	int pid;               /* START of a task */
+	int exit_code;         /* EXIT: -1 when none */
+	int signal;            /* EXIT: 0 when none */
+	enum grpx_status status; /* EXIT, END */
+	double delay_ms;       /* RETRY */
+	const char *reason;    /* CANCEL, END of a canceled or skipped node */
+};
+
+/* One event as a JSON object on one line, flushed (NDJSON). */
+void grpx_event_write(FILE *f, const struct grpx_event *e);
+
 struct grpx_opts {
 	long jobs;            /* most tasks running at once in the run; 0: no cap */
 	int64_t timeout_ms;   /* overrides the job's top-level timeout; -1: keep */
@@ -155,6 +182,14 @@ struct grpx_opts {
 	/* chunk: `len` bytes read live from node's pipe; len 0 means EOF. */
 	int (*chunk)(void *ctx, const struct grpx_node *n, int stream,
 		     const char *buf, size_t len);
+	/* event: called as things happen; must not block for long. */
+	void (*event)(void *ctx, const struct grpx_event *e);
+	/* tick: called about every tick_ms while the run goes on (progress). */
+	void (*tick)(void *ctx);
+	int64_t tick_ms;
+	/* Keep up to this many bytes of each task's stdout and stderr for
+	 * grpx_report_junit(); 0 keeps nothing. */
+	int64_t capture_bytes;
 };
 
 /*
@@ -175,6 +210,10 @@ const char *grpx_run_error(const struct grpx_run *r, size_t i,
 			   const char **msg);
 /* Write the JSON report atomically (temp file + rename). */
 int grpx_report_json(const struct grpx_run *r, const char *path);
+/* JUnit XML: a testsuite per group, a testcase per task (atomically). */
+int grpx_report_junit(const struct grpx_run *r, const char *path);
+/* Chrome Trace Event JSON: one complete event per task attempt. */
+int grpx_report_trace(const struct grpx_run *r, const char *path);
 void grpx_run_free(struct grpx_run *r);
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */

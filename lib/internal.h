@@ -119,6 +119,8 @@ struct grpx_node {
 	uint32_t attempt;          /* 1-based, current or last attempt */
 	double start_ms, end_ms;   /* since the run started; -1 if never */
 	int64_t stdout_bytes, stderr_bytes;
+	int64_t cap_off;           /* --junit: where its output starts in the capture file */
+	int32_t cap_out, cap_err;  /* and how many bytes of each were kept */
 	struct attempt *log;       /* owned; attempts of a retrying node */
 	uint32_t nlog, caplog;
 	struct timer tm[2];        /* 0: deadline (timeout, grace); 1: wake (delay, backoff, stagger) */
@@ -205,6 +207,8 @@ int node_log(struct grpx_node *n, struct attempt a);
 int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt);
 /* Does n try again after an attempt that ended so? */
 bool may_retry(const struct grpx_node *n, int status, int exit_code, uint32_t attempt);
+/* Announce another attempt of n and wake it in `ms`. */
+void retry_after(struct run *r, struct grpx_node *n, int64_t ms);
 void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at);
 void timer_disarm(struct run *r, struct grpx_node *n, int which);
 /* The run's clock: CLOCK_MONOTONIC in microseconds, as timers use. */

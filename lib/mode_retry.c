@@ -35,7 +35,7 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 		node_reset(r, c);
 		c->state = T_WAIT;
 		g->attempt++;
-		timer_after(r, g, 1, backoff_ms(g, g->attempt - 1));
+		retry_after(r, g, backoff_ms(g, g->attempt - 1));
 	} else {
 		group_note_error(g, c);
 		group_decide(r, g, c->status == GRPX_CANCELED ? GRPX_CANCELED : GRPX_FAILED,

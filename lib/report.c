@@ -12,7 +12,7 @@
 
 #include "engine.h"
 
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -196,28 +196,55 @@ static const char *outcome_name(int o)
 	return names[o];
 }
 
+FILE *atomic_open(const char *path, char *tmp, size_t tmplen)
+{
+	FILE *f;
+	int fd;
+
+	if ((size_t)snprintf(tmp, tmplen, "%s.XXXXXX", path) >= tmplen) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f) {
+		int err = errno;
+		close(fd);
+		unlink(tmp);
+		errno = err;
+	}
+	return f;
+}
+
+int atomic_commit(FILE *f, const char *tmp, const char *path)
+{
+	int bad = fflush(f) != 0 || ferror(f);
+	int err = errno;
+
+	if (fclose(f) != 0 && !bad) {
+		bad = 1;
+		err = errno;
+	}
+	if (!bad && rename(tmp, path) == 0)
+		return 0;
+	if (!bad)
+		err = errno;
+	unlink(tmp);
+	errno = err;
+	return -1;
+}
+
 int grpx_report_json(const struct grpx_run *run, const char *path)
 {
 	const struct run *r = (const struct run *)run;
 	char tmp[4096], stamp[64];
 	struct tm tm;
-	int fd, err;
-	FILE *f;
+	FILE *f = atomic_open(path, tmp, sizeof tmp);
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
-		errno = ENAMETOOLONG;
+	if (!f)
 		return -1;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		err = errno;
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		errno = err;
-		return -1;
-	}
 	gmtime_r(&r->wall0.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	fputs("{\"version\": 1, \"file\": ", f);
@@ -238,18 +265,46 @@ int grpx_report_json(const struct grpx_run *run, const char *path)
 	fputs("], \"root\": ", f);
 	write_node(f, r->job->root, 0);
 	fputs("}\n", f);
-	if (fflush(f) != 0 || ferror(f)) {
-		err = errno;
-		fclose(f);
-		unlink(tmp);
-		errno = err;
-		return -1;
+	return atomic_commit(f, tmp, path);
+}
+
+void grpx_event_write(FILE *f, const struct grpx_event *e)
+{
+	static const char *const kinds[] = { "start", "exit", "retry", "cancel", "select", "end" };
+
+	fprintf(f, "{\"event\": \"%s\", \"t_ms\": %.3f, \"path\": ", kinds[e->kind], e->t_ms);
+	json_str(f, e->node->path);
+	fprintf(f, ", \"kind\": \"%s\", \"attempt\": %u",
+		e->node->kind == NODE_TASK ? "task" : "group", e->attempt);
+	switch (e->kind) {
+	case GRPX_EV_START:
+		if (e->node->kind == NODE_TASK)
+			fprintf(f, ", \"pid\": %d", e->pid);
+		break;
+	case GRPX_EV_EXIT:
+	case GRPX_EV_END:
+		fprintf(f, ", \"status\": \"%s\"", grpx_status_name(e->status));
+		if (e->node->kind == NODE_TASK) {
+			fputs(", \"exit_code\": ", f);
+			json_int_or_null(f, e->exit_code, e->exit_code < 0);
+			fputs(", \"signal\": ", f);
+			json_int_or_null(f, e->signal, e->signal == 0);
+		}
+		break;
+	case GRPX_EV_RETRY:
+		fprintf(f, ", \"delay_ms\": %.1f", e->delay_ms);
+		break;
+	case GRPX_EV_SELECT:
+		fputs(", \"group\": ", f);
+		json_str(f, e->group->path);
+		break;
+	default:
+		break;
 	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		err = errno;
-		unlink(tmp);
-		errno = err;
-		return -1;
+	if (e->reason && (e->kind == GRPX_EV_CANCEL || e->kind == GRPX_EV_END)) {
+		fputs(", \"reason\": ", f);
+		json_str(f, e->reason);
 	}
-	return 0;
+	fputs("}\n", f);
+	fflush(f);
 }
