@@ -302,6 +302,8 @@ static void pipe_read(struct run *r, struct grpx_node *t, int stream)
 			return;
 		}
 		*(stream == GRPX_STDOUT ? &t->stdout_bytes : &t->stderr_bytes) += n;
+		if (stream == GRPX_STDERR)
+			slurm_scan(t, r->buf, (size_t)n);
 		if (r->o->chunk && !r->out_broken &&
 		    r->o->chunk(r->o->ctx, t, stream, r->buf, (size_t)n) < 0) {
 			r->out_broken = true;
@@ -447,25 +449,11 @@ static void skip_tree(struct run *r, struct grpx_node *n, int why,
 		skip_tree(r, n->kids[i], why, cause);
 }
 
-static void jq_remove(struct run *r, struct grpx_node *t)
-{
-	struct grpx_node **pp = &r->jq_head, *prev = NULL;
-
-	while (*pp && *pp != t) {
-		prev = *pp;
-		pp = &(*pp)->q_next;
-	}
-	if (!*pp)
-		return;
-	*pp = t->q_next;
-	if (r->jq_tail == t)
-		r->jq_tail = prev;
-	t->q_next = NULL;
-}
-
 static void task_stop(struct run *r, struct grpx_node *t)
 {
 	if (r->no_grace) {
+		if (node_slurm(t))
+			slurm_stop(t, SIGKILL);
 		kill(-t->pgid, SIGKILL);
 		kill(-t->pgid, SIGCONT);
 		t->kill_sent = true;
@@ -475,7 +463,10 @@ static void task_stop(struct run *r, struct grpx_node *t)
 		timer_disarm(r, t, 0);
 		return;
 	}
-	pg_term(t->pgid);
+	if (node_slurm(t)) /* the step gets SIGTERM; a signalled srun kills it at once */
+		slurm_stop(t, SIGTERM);
+	else
+		pg_term(t->pgid);
 	t->state = T_STOP;
 	timer_after(r, t, 0, grace_of(r, t));
 }
@@ -504,9 +495,8 @@ static void cancel_node(struct run *r, struct grpx_node *n, int why,
 		return;
 	}
 	switch (n->state) {
-	case T_QUEUED:
-		jq_remove(r, n);
-		n->status = GRPX_SKIPPED;
+	case T_QUEUED: /* jobs_pump() drops it from the queue when it gets there */
+		n->status = n->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
 		n->why = (uint8_t)why;
 		n->cause = cause;
 		node_ended(r, n);
@@ -607,16 +597,10 @@ static void group_fill(struct run *r, struct grpx_node *g)
 			break;
 		c->counted = true;
 		g->running++;
-		if (c->kind == NODE_GROUP) {
+		if (c->kind == NODE_GROUP)
 			group_start(r, c);
-		} else if (r->o->jobs > 0 && r->tasks_running >= r->o->jobs) {
-			c->state = T_QUEUED;
-			c->q_next = NULL;
-			list_append(&r->jq_head, &r->jq_tail, c, c,
-				    offsetof(struct grpx_node, q_next));
-		} else {
-			task_spawn(r, c);
-		}
+		else
+			task_launch(r, c);
 	}
 }
 
@@ -675,6 +659,8 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 
 	r->tasks_running++;
 	t->attempt++;
+	if (t->stdin_inherit)
+		r->tty_holder = t;
 	t->state = T_RUN;
 	t->status = GRPX_RUNNING;
 	t->exit_code = -1;
@@ -744,18 +730,43 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 }
 
 static void jobs_pump(struct run *r);
+static void tty_release(struct run *r, struct grpx_node *t);
 
 /* Start t now, or queue it behind the run's --jobs cap. */
 static void task_launch(struct run *r, struct grpx_node *t)
 {
+	if (t->stdin_inherit && r->tty_holder && r->tty_holder != t) {
+		/* one running task at a time may read our stdin */
+		t->state = T_QUEUED;
+		t->jq_next = NULL;
+		list_append(&r->tq_head, &r->tq_tail, t, t, offsetof(struct grpx_node, jq_next));
+		return;
+	}
 	if (r->o->jobs > 0 && r->tasks_running >= r->o->jobs) {
 		t->state = T_QUEUED;
-		t->q_next = NULL;
+		t->jq_next = NULL;
 		list_append(&r->jq_head, &r->jq_tail, t, t,
-			    offsetof(struct grpx_node, q_next));
+			    offsetof(struct grpx_node, jq_next));
 		return;
 	}
 	task_spawn(r, t);
+}
+
+/* The task that held our stdin is over: the next one waiting may start. */
+static void tty_release(struct run *r, struct grpx_node *t)
+{
+	if (r->tty_holder != t)
+		return;
+	r->tty_holder = NULL;
+	while (r->tq_head && !r->tty_holder) {
+		struct grpx_node *n = r->tq_head;
+		r->tq_head = n->jq_next;
+		if (!r->tq_head)
+			r->tq_tail = NULL;
+		n->jq_next = NULL;
+		if (n->state == T_QUEUED)
+			task_launch(r, n);
+	}
 }
 
 static void jobs_pump(struct run *r)
@@ -765,11 +776,12 @@ static void jobs_pump(struct run *r)
 	r->pumping = true;
 	while (r->jq_head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
 		struct grpx_node *t = r->jq_head;
-		r->jq_head = t->q_next;
+		r->jq_head = t->jq_next;
 		if (!r->jq_head)
 			r->jq_tail = NULL;
-		t->q_next = NULL;
-		task_spawn(r, t);
+		t->jq_next = NULL;
+		if (t->state == T_QUEUED)
+			task_spawn(r, t);
 	}
 	r->pumping = false;
 }
@@ -851,6 +863,7 @@ static void attempt_over(struct run *r, struct grpx_node *t)
 	pipe_close(r, t, GRPX_STDERR);
 	if (t->status == GRPX_RUNNING)
 		t->status = t->exit_code == 0 ? GRPX_OK : GRPX_FAILED;
+	slurm_check(t);
 	if (t->out_fd >= 0)
 		t->stdout_bytes = fd_size(t->out_fd);
 	if (t->err_fd >= 0)
@@ -863,6 +876,7 @@ static void attempt_over(struct run *r, struct grpx_node *t)
 		a->end_ms = rel_ms(r);
 	}
 	capture(r, t);
+	tty_release(r, t);
 	event(r, (struct grpx_event){ .kind = GRPX_EV_EXIT, .node = t, .exit_code = t->exit_code,
 				      .signal = t->signal, .status = t->status });
 	jobs_pump(r);
@@ -978,6 +992,8 @@ static void reap(struct run *r)
 /* Close what a SIGKILLed task still holds: its pipes may never see EOF. */
 static void task_kill(struct run *r, struct grpx_node *t)
 {
+	if (node_slurm(t)) /* a SIGKILLed srun leaves its step and job behind */
+		slurm_stop(t, SIGKILL);
 	if (t->pgid > 0) {
 		kill(-t->pgid, SIGKILL);
 		kill(-t->pgid, SIGCONT);
@@ -1196,8 +1212,8 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->next = n->running = n->ended = n->nok = n->nbad = n->emitted = 0;
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
-	n->q_next = NULL;
-	n->verdict = n->draining = n->queued = n->kill_sent = n->reaped = false;
+	n->q_next = n->jq_next = NULL;
+	n->verdict = n->draining = n->kill_sent = n->reaped = false;
 	n->counted = n->out_pipe = n->err_pipe = false;
 	n->pick = n->npicked = 0;
 	n->held = up && (mode_ops_of(up)->selects || up->held);
@@ -1380,7 +1396,7 @@ char *node_error_message(const struct grpx_node *n)
 		rc = asprintf(&s, "timed out after %s", dur);
 		break;
 	case GRPX_ERROR:
-		rc = asprintf(&s, "cannot start: %s", strerror(n->errnum));
+		rc = asprintf(&s, "cannot start: %s", slurm_strerror(n->errnum));
 		break;
 	default:
 		if (n->signal)

@@ -100,8 +100,8 @@ struct grpx_node {
 	bool held;                 /* stdout is held by a selecting ancestor */
 	bool verdict;              /* a group has decided its status */
 	bool draining;             /* on_error drain: start nothing new */
-	bool queued;               /* waits for a --jobs slot */
 	bool kill_sent;            /* SIGKILL already sent to its process group */
+	bool slurm_down;           /* this attempt's srun could not reach the controller */
 	bool reaped;               /* main process reaped */
 	bool counted;              /* counted in its group's `running` */
 	bool out_pipe, err_pipe;   /* out_fd / err_fd are live pipes, not spools */
@@ -109,7 +109,7 @@ struct grpx_node {
 	uint32_t npicked;          /* a group's count of picks */
 	struct grpx_node *cause;   /* the node `why` names */
 	struct grpx_node *up;      /* the group that runs it (parent, or the root for PATH runs) */
-	int errnum;                /* GRPX_ERROR: the errno that stopped it */
+	int errnum;                /* GRPX_ERROR: the errno that stopped it, or SLURM_ENOCTLD */
 	pid_t pid;                 /* -1 once reaped or never started */
 	pid_t pgid;                /* its process group while it may have members, else -1 */
 	int out_fd, err_fd;        /* spool or pipe read ends we own, -1 */
@@ -135,7 +135,8 @@ struct grpx_node {
 	/* intrusive lists, see engine.c */
 	struct grpx_node *res_head, *res_tail, *res_next; /* stdout spools held */
 	struct grpx_node *err_head, *err_tail, *err_next; /* causes of failure */
-	struct grpx_node *q_next;  /* --jobs queue, draining list, ended list, ready list */
+	struct grpx_node *q_next;  /* draining list, ended list, ready list, picks */
+	struct grpx_node *jq_next; /* the run's --jobs queue */
 	struct grpx_node *rq_head, *rq_tail; /* schedule: children whose time came */
 };
 
@@ -226,6 +227,24 @@ void heap_remove(struct heap *h, struct grpx_node *n, int which);
 /* The earliest entry, or NULL. */
 const struct heap_ent *heap_top(const struct heap *h);
 void heap_free(struct heap *h);
+
+/* slurm.c: tasks under `runner: {slurm: ...}` are Slurm job steps */
+#define SLURM_ENOCTLD (-1) /* errnum: srun could not reach the controller */
+/* Whether t runs under the slurm runner (the nearest `runner:` up). */
+bool node_slurm(const struct grpx_node *t);
+/* The job name of t's step in this run, "grpx-PID-SEQ"; -1: too long. */
+int slurm_job_name(const struct grpx_node *t, char *buf, size_t len);
+/* Whether "KEY=VALUE" of grpx's environment stays out of a step's. */
+bool slurm_env_drop(const char *kv);
+/* Have scancel signal t's step (SIGTERM), or kill it and its job
+ * (SIGKILL); no wait.  Returns 0 or an errno value. */
+int slurm_stop(const struct grpx_node *t, int sig);
+/* A chunk of t's stderr pipe, and the end of an attempt: an srun that
+ * could not reach the controller makes the attempt GRPX_ERROR. */
+void slurm_scan(struct grpx_node *t, const char *buf, size_t len);
+void slurm_check(struct grpx_node *t);
+/* strerror(), which also knows SLURM_ENOCTLD. */
+const char *slurm_strerror(int errnum);
 
 /* load.c */
 void node_free(struct grpx_node *n);

@@ -162,7 +162,7 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		fprintf(f, ", \"attempts\": %u", n->attempt);
 		if (n->status == GRPX_ERROR) {
 			fputs(", \"error\": ", f);
-			json_str(f, strerror(n->errnum));
+			json_str(f, slurm_strerror(n->errnum));
 		}
 	} else if (n->mode == GRPX_RETRY) {
 		fprintf(f, ", \"attempts\": %u", n->attempt);

@@ -123,8 +123,10 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 	sp->envp = calloc(nbase + nkeys + 1, sizeof *sp->envp);
 	if (!sp->envp)
 		return ENOMEM;
-	for (; nenv < nbase; nenv++)
-		sp->envp[nenv] = environ[nenv];
+	for (size_t i = 0; i < nbase; i++)
+		if (runner != 1 || !slurm_env_drop(environ[i]))
+			sp->envp[nenv++] = environ[i];
+	sp->envp[nenv] = NULL;
 	/* Outer maps first so that inner keys win. */
 	for (uint32_t d = 0; d <= t->depth; d++) {
 		n = t;
@@ -181,8 +183,10 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 		return ENOMEM;
 	size_t k = 0;
 	if (runner == 1) {
-		if (asprintf(&sp->jobname, "--job-name=grpx-%ld-%u",
-			     (long)getpid(), t->seq) < 0)
+		char name[64];
+		if (slurm_job_name(t, name, sizeof name) < 0)
+			return ENAMETOOLONG;
+		if (asprintf(&sp->jobname, "--job-name=%s", name) < 0)
 			return ENOMEM;
 		sp->argv[k++] = "srun";
 		sp->argv[k++] = "-QQ";
