@@ -574,21 +574,15 @@ struct grpx_node *group_next_in_order(struct run *r, struct grpx_node *g)
 
 /* --- starting --- */
 
-static uint32_t limit_of(const struct grpx_node *g)
+static uint32_t limit_of(const struct run *r, const struct grpx_node *g)
 {
-	if (g->limit)
-		return g->limit;
-	if (g->mode == GRPX_SIZED) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		return n > 0 ? (uint32_t)n : 1;
-	}
-	return 0;
+	return g->limit ? g->limit : g->mode == GRPX_SIZED ? r->ncpu : 0;
 }
 
 static void group_fill(struct run *r, struct grpx_node *g)
 {
 	const struct mode_ops *ops = mode_ops_of(g);
-	uint32_t limit = limit_of(g);
+	uint32_t limit = limit_of(r, g);
 
 	while (!g->verdict && !g->draining && !r->signal &&
 	       (!limit || g->running < limit)) {
@@ -1520,6 +1514,8 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	r->t0f = mono_ms_f();
 	r->t0 = mono_ms();
 	r->outcome = GRPX_RUN_OK;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
 	group_start(r, job->root);
 	loop(r);
 	reap_escapees(r);
