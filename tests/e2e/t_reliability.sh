@@ -1,0 +1,193 @@
+#!/bin/bash
+# Reliability under abuse: grpx's stdout going away (SIGPIPE), stopped tasks,
+# spawn failures, descriptor and process limits.  Never a crash, a hang, a
+# lost task or a process left behind.
+. "$(dirname "$0")/lib.sh" "$@"
+
+# --- SIGPIPE: `grpx ... | head -1` ---
+# grpx's stdout is a pipe whose reader goes away while a task prints forever.
+# The run is interrupted (SPEC 2, man page SIGNALS): tasks canceled, the
+# report written, and grpx dies by SIGPIPE (a shell shows 141).
+cat >"$T/pipe.yaml" <<EOF
+grace: 300ms
+groups:
+  - name: g
+    mode: errgroup
+    tasks:
+      - {name: loud, run: "echo \$\$ > $T/loud.pid; while :; do echo y; done"}
+      - {name: quiet, run: "echo \$\$ > $T/quiet.pid; exec sleep 100"}
+EOF
+t0=$(now)
+"$GRPX" run -o prefix --report "$T/pipe.json" "$T/pipe.yaml" 2>"$T/err" </dev/null |
+	head -1 >"$T/out"
+RC=${PIPESTATUS[0]}
+elapsed=$(since "$t0")
+expect_eq "SIGPIPE: grpx dies by SIGPIPE (141)" 141 "$RC"
+expect_eq "SIGPIPE: head got one tagged line" "[g/loud] y" "$(cat "$T/out")"
+expect_lt "SIGPIPE: prompt" "$elapsed" 4
+expect_eq "SIGPIPE: report written, interrupted" interrupted "$(json "$T/pipe.json" .status)"
+expect_node "SIGPIPE" "$T/pipe.json" g/loud status canceled
+expect_node "SIGPIPE" "$T/pipe.json" g/quiet status canceled
+expect_gone "SIGPIPE: tasks gone" "$T/loud.pid" "$T/quiet.pid"
+check "SIGPIPE: no crash message" test -z "$(grep -iE 'sanitizer|segmentation|core dumped|abort' "$T/err")"
+
+# Under grouped output the first emit hits EPIPE.
+rm -f "$T"/*.pid
+"$GRPX" errgroup -o grouped --grace 300ms --report "$T/pipe2.json" \
+	'seq 100000' "sleep 0.3; echo \$\$ > $T/late.pid; exec sleep 100" 2>"$T/err" </dev/null |
+	head -1 >"$T/out"
+RC=${PIPESTATUS[0]}
+expect_eq "SIGPIPE (grouped): grpx dies by SIGPIPE" 141 "$RC"
+expect_eq "SIGPIPE (grouped): first line" 1 "$(cat "$T/out")"
+expect_eq "SIGPIPE (grouped): report" interrupted "$(json "$T/pipe2.json" .status)"
+[ -f "$T/late.pid" ] && expect_gone "SIGPIPE (grouped): late task gone" "$T/late.pid"
+
+# --- a stopped task still dies on cancel (SIGTERM, then SIGCONT) ---
+# grace 5s: only SIGCONT after SIGTERM makes it end well before the grace.
+cat >"$T/stop.yaml" <<EOF
+grace: 5s
+groups:
+  - name: g
+    mode: errgroup
+    tasks:
+      - {name: stopped, run: "echo \$\$ > $T/stopped.pid; kill -STOP \$\$; sleep 100"}
+      - {name: bad, run: "sleep 0.4; exit 1"}
+EOF
+g run --report "$T/stop.json" "$T/stop.yaml"
+expect_rc "stopped task, sibling fails" 1
+expect_lt "stopped task dies at SIGTERM+SIGCONT, not after the 5s grace" "$ELAPSED" 3
+expect_node "stopped" "$T/stop.json" g/stopped status canceled
+expect_gone "stopped task gone" "$T/stopped.pid"
+
+# ... and on SIGINT to grpx
+set -m
+rm -f "$T"/*.pid
+"$GRPX" run --report "$T/stop2.json" "$T/stop.yaml" >"$T/out" 2>"$T/err" </dev/null &
+GP=$!
+BG_PIDS="$BG_PIDS $GP"
+set +m
+wait_for "$T/stopped.pid"
+sleep 0.1
+t0=$(now)
+kill -INT "$GP"
+{ wait "$GP"; } 2>/dev/null
+RC=$?
+expect_eq "SIGINT with a stopped task: dies by SIGINT" 130 "$RC"
+expect_lt "SIGINT with a stopped task: prompt" "$(since "$t0")" 3
+expect_gone "SIGINT: stopped task gone" "$T/stopped.pid"
+
+# A stopped grandchild in the task's group (the main process exits).
+rm -f "$T"/*.pid
+g errgroup --grace 5s "sh -c 'echo \$\$ > $T/gc.pid; kill -STOP \$\$; sleep 100' & sleep 0.3; echo main"
+expect_rc "stopped grandchild left behind" 0
+expect_lt "stopped grandchild killed without waiting the 5s grace" "$ELAPSED" 3
+expect_gone "stopped grandchild gone" "$T/gc.pid"
+
+# --- spawn failures ---
+cat >"$T/missing.yaml" <<EOF
+groups:
+  - {name: nope, argv: [grpx-no-such-program-xyz, arg]}
+EOF
+g run --report "$T/m.json" "$T/missing.yaml"
+expect_rc "missing program (argv)" 1
+expect_node "missing program" "$T/m.json" nope status error
+expect_node "missing program" "$T/m.json" nope exit_code null
+expect_match "missing program: clear message" \
+	"nope: cannot start: .*(No such file or directory|not found)" "$(cat "$T/err")"
+expect_match "missing program: report message" "No such file|not found" \
+	"$(json "$T/m.json" '.errors[0].message')"
+g run -x "$T/missing.yaml"
+expect_rc "missing program with -x" 127
+
+cat >"$T/nocwd.yaml" <<EOF
+groups:
+  - {name: nocwd, run: "touch $T/nocwd-ran", cwd: $T/no/such/dir}
+EOF
+g run --report "$T/c.json" "$T/nocwd.yaml"
+expect_rc "missing cwd" 1
+expect_node "missing cwd" "$T/c.json" nocwd status error
+expect_match "missing cwd: clear message" "nocwd: cannot start: .*No such file or directory" "$(cat "$T/err")"
+check "missing cwd: nothing ran" test ! -e "$T/nocwd-ran"
+g run -x "$T/nocwd.yaml"
+expect_rc "missing cwd with -x" 127
+
+# a run-form task whose shell is missing is an error too
+cat >"$T/noshell.yaml" <<EOF
+shell: /nonexistent/sh
+groups:
+  - {name: t, run: "true"}
+EOF
+g run --report "$T/s.json" "$T/noshell.yaml"
+expect_rc "missing shell" 1
+expect_node "missing shell" "$T/s.json" t status error
+
+# --- EMFILE: ulimit -n 64 with 500 tasks ---
+# Every task either runs (ok) or is `error`; none is lost, no crash, no hang.
+emjob() # N LIMIT FILE
+{
+	{
+		echo "groups:"
+		echo "  - name: many"
+		echo "    mode: errgroup"
+		echo "    on_error: continue"
+		[ -n "$2" ] && echo "    limit: $2"
+		echo "    tasks:"
+		for ((i = 0; i < $1; i++)); do echo "      - run: 'exec sleep 0.2'"; done
+	} >"$3"
+}
+emjob 500 "" "$T/emfile.yaml"
+for mode in grouped prefix; do
+	t0=$(now)
+	(
+		ulimit -n 64
+		exec "$GRPX" run -o $mode --report "$T/em.json" "$T/emfile.yaml"
+	) >"$T/out" 2>"$T/err" </dev/null
+	RC=$?
+	elapsed=$(since "$t0")
+	note "ulimit -n 64, 500 tasks, -o $mode: exit $RC in ${elapsed}s: $(json "$T/em.json" '[.root.children[0].children[].status] | group_by(.) | map("\(.[0])=\(length)") | join(" ")')"
+	check "EMFILE ($mode): exit 0 or 1, not a crash ($RC)" test "$RC" = 0 -o "$RC" = 1
+	expect_lt "EMFILE ($mode): no hang" "$elapsed" 30
+	expect_eq "EMFILE ($mode): 500 task statuses, each ok or error" 500 \
+		"$(json "$T/em.json" '[.root.children[0].children[] | select(.status == "ok" or .status == "error")] | length')"
+	if [ "$RC" = 1 ]; then
+		expect_match "EMFILE ($mode): a clear message" "cannot start: .*(Too many open files|Resource temporarily unavailable)" \
+			"$(json "$T/em.json" '.errors[0].message')"
+	fi
+done
+
+# --- EAGAIN: a low ulimit -u ---
+# RLIMIT_NPROC does not bind root (CAP_SYS_RESOURCE/CAP_SYS_ADMIN), so as
+# root this part runs under an unprivileged user when one is available.
+emjob 200 "" "$T/eagain.yaml"
+chmod 755 "$T"
+chmod 644 "$T/eagain.yaml"
+runas=""
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+		runas="setpriv --reuid=nobody --regid=nogroup --clear-groups --"
+	fi
+fi
+if [ "$(id -u)" = 0 ] && [ -z "$runas" ]; then
+	note "SKIP ulimit -u: running as root and no way to drop privileges (RLIMIT_NPROC does not bind root)"
+else
+	mkdir -p "$T/u" && chmod 777 "$T/u"
+	# count the processes the user already has, allow 20 more
+	user=$([ -n "$runas" ] && echo nobody || id -un)
+	have=$(ps -u "$user" -o pid= 2>/dev/null | wc -l)
+	t0=$(now)
+	$runas bash -c "ulimit -u $((have + 20)) && exec \"\$0\" run -o grouped --report $T/u/u.json $T/eagain.yaml" \
+		"$GRPX" >"$T/out" 2>"$T/err" </dev/null
+	RC=$?
+	elapsed=$(since "$t0")
+	note "ulimit -u $((have + 20)) as $user, 200 tasks: exit $RC in ${elapsed}s: $(json "$T/u/u.json" '[.root.children[0].children[].status] | group_by(.) | map("\(.[0])=\(length)") | join(" ")')"
+	check "EAGAIN: exit 0 or 1, not a crash ($RC)" test "$RC" = 0 -o "$RC" = 1
+	expect_lt "EAGAIN: no hang" "$elapsed" 30
+	expect_eq "EAGAIN: 200 task statuses, each ok or error" 200 \
+		"$(json "$T/u/u.json" '[.root.children[0].children[] | select(.status == "ok" or .status == "error")] | length')"
+	if [ "$RC" = 1 ]; then
+		expect_match "EAGAIN: a clear message" "cannot start: .*Resource temporarily unavailable" \
+			"$(json "$T/u/u.json" '.errors[0].message')"
+	fi
+fi
+
+finish
