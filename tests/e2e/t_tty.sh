@@ -1,0 +1,137 @@
+#!/bin/bash
+# grpx in a real terminal (tmux): prefixed lines are whole, colours appear,
+# the live progress line shows while tasks run and is gone at the end, the
+# summary table is there (root causes first), Ctrl-C is reported.
+. "$(dirname "$0")/lib.sh" "$@"
+
+command -v tmux >/dev/null || { echo "tmux is required" >&2; exit 2; }
+
+SOCK=$T/tmux.sock
+tm()
+{
+	tmux -S "$SOCK" -f /dev/null "$@"
+}
+_tty_cleanup()
+{
+	tm kill-server 2>/dev/null
+	_cleanup
+}
+trap _tty_cleanup EXIT
+
+ESC=$(printf '\033')
+
+# A 200x50 terminal running a plain shell; its prompt is "$ ".
+tm new-session -d -x 200 -y 50 -s e2e "env -u NO_COLOR PS1='$ ' HISTFILE=/dev/null bash --norc --noprofile -i" ||
+	{ fail "tmux cannot start a session"; finish; }
+tm set-option -t e2e history-limit 5000 >/dev/null
+
+# in_tty NAME SCRIPT-BODY [WAIT]: run the body (bash) in the terminal, wait
+# for it to end; the screen, history included, with colours, to $T/NAME.screen
+# and without the escape sequences to $T/NAME.text; grpx's status in $T/NAME.rc.
+in_tty()
+{
+	local name=$1
+	{
+		echo "trap : INT" # Ctrl-C is for grpx; the script carries on
+		echo "cd $T"
+		printf '%s\n' "$2"
+		echo "echo \$? >$T/$name.rc"
+	} >"$T/$name.sh"
+	tm send-keys -t e2e "clear; tmux -S $SOCK clear-history; bash $T/$name.sh; touch $T/$name.done" Enter
+	if ! wait_for_done "$T/$name.done" "${3:-20}"; then
+		fail "$name: did not finish in the terminal"
+	fi
+	sleep 0.2
+	capture "$name"
+}
+wait_for_done()
+{
+	local i=0 n=$(($2 * 20))
+	while [ ! -e "$1" ] && [ $i -lt $n ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -e "$1" ]
+}
+capture()
+{
+	tm capture-pane -t e2e -p -e -S - >"$T/$1.screen"
+	sed "s/$ESC\[[0-9;:]*[A-Za-z]//g" "$T/$1.screen" >"$T/$1.text"
+}
+
+# --- a run with live output, a failure and a progress line ---
+cat >"$T/job.yaml" <<'EOF'
+groups:
+  - name: g
+    mode: sized
+    tasks:
+      - {name: alpha, run: 'for i in 1 2 3 4 5 6; do echo "alpha line $i of six"; sleep 0.2; done'}
+      - {name: beta, run: 'for i in 1 2 3 4 5 6; do printf "beta "; sleep 0.05; echo "line $i of six"; sleep 0.15; done'}
+      - {name: bad, run: 'sleep 0.5; echo "bad: about to fail" >&2; exit 2'}
+EOF
+in_tty run "'$GRPX' run -j 3 job.yaml"
+expect_eq "tty run: exit status" 1 "$(cat "$T/run.rc" 2>/dev/null)"
+expect_eq "tty: alpha's lines whole and tagged" 6 "$(grep -cE '^\[g/alpha\] alpha line [1-6] of six$' "$T/run.text")"
+expect_eq "tty: beta's lines (written in two pieces) whole and tagged" 6 \
+	"$(grep -cE '^\[g/beta\] beta line [1-6] of six$' "$T/run.text")"
+expect_eq "tty: a stderr line whole and tagged" 1 "$(grep -cx '\[g/bad\] bad: about to fail' "$T/run.text")"
+expect_eq "tty: no other line carries a task's text" 0 \
+	"$(grep -E 'of six|about to fail' "$T/run.text" | grep -cvE '^\[g/(alpha|beta)\] (alpha|beta) line [1-6] of six$|^\[g/bad\] bad: about to fail$')"
+check "tty: the tags are coloured" grep -q "^$ESC\[3[1-7]m\[g/alpha\]" "$T/run.screen"
+# (tmux shows the reset as "default colour", ESC[39m, or ESC[m / ESC[0m)
+check "tty: the colour ends with the tag" grep -q "\[g/alpha\]$ESC\[\(0\|39\)\?m alpha line" "$T/run.screen"
+expect_eq "tty: the progress line is gone at the end" 0 "$(grep -c 'running,' "$T/run.text")"
+expect_match "tty: the summary table header" '^ +TASK +STATUS +EXIT +TRIES +TIME *$' "$(grep -E 'TASK +STATUS' "$T/run.text")"
+expect_eq "tty: summary rows, the root cause first" "g/bad failed exit 2|g/alpha ok exit 0|g/beta ok exit 0" \
+	"$(sed -n '/TASK  *STATUS/,$p' "$T/run.text" | grep -E '^ +g/' | awk '{ print $1, $2, $3, $4 }' | paste -sd '|')"
+check "tty: the summary's status is coloured" grep -q "g/bad *$ESC\[31mfailed" "$T/run.screen"
+expect_eq "tty: the error line" "grpx: 1 error: g/bad: exit status 2" "$(grep '^grpx: 1 error' "$T/run.text")"
+
+# --- the progress line is there while tasks run ---
+rm -f "$T/live.done"
+{
+	echo "'$GRPX' sized --limit 3 'sleep 2' 'sleep 2' 'exit 0'"
+	echo "echo \$? >$T/live.rc"
+} >"$T/live.sh"
+tm send-keys -t e2e "clear; tmux -S $SOCK clear-history; bash $T/live.sh; touch $T/live.done" Enter
+sleep 1
+capture live-mid
+wait_for_done "$T/live.done" 10
+sleep 0.2
+capture live-end
+expect_match "tty: a progress line while tasks run" 'grpx: 2 running, 1/3 done, 0 failed +[0-9.]+s +ETA' \
+	"$(grep 'running,' "$T/live-mid.text")"
+expect_eq "tty: the progress line is gone after the run" 0 "$(grep -c 'running,' "$T/live-end.text")"
+expect_eq "tty: the summary lists all three" 3 "$(grep -cE '^ +sized/[123] +ok +exit 0' "$T/live-end.text")"
+
+# --- no colours with NO_COLOR or --color never, also on a TTY ---
+in_tty nocolor "NO_COLOR=1 '$GRPX' sized 'echo out' 'echo err >&2; exit 1'"
+check "NO_COLOR on a TTY: the lines are there" grep -qx '\[sized/1\] out' "$T/nocolor.text"
+check "NO_COLOR on a TTY: no colour at all" test "$(grep -c "$ESC" "$T/nocolor.screen")" = 0
+in_tty never "'$GRPX' sized --color never 'echo out' 'echo err >&2; exit 1'"
+check "--color never on a TTY: the lines are there" grep -qx '\[sized/2\] err' "$T/never.text"
+check "--color never on a TTY: no colour at all" test "$(grep -c "$ESC" "$T/never.screen")" = 0
+in_tty noprogress "'$GRPX' sized --progress never 'sleep 1; echo done'"
+expect_eq "--progress never: the output" 1 "$(grep -cx '\[sized/1\] done' "$T/noprogress.text")"
+
+# --- Ctrl-C: tasks stopped, the run reports the signal, nothing garbled ---
+rm -f "$T/int.done"
+{
+	echo "trap : INT"
+	echo "'$GRPX' sized 'echo started; sleep 30 & echo \$! >$T/int.pid; wait' 'sleep 30'"
+	echo "echo \$? >$T/int.rc"
+} >"$T/int.sh"
+tm send-keys -t e2e "clear; tmux -S $SOCK clear-history; bash $T/int.sh; touch $T/int.done" Enter
+wait_for "$T/int.pid" 10
+sleep 0.3
+tm send-keys -t e2e C-c
+wait_for_done "$T/int.done" 10 || fail "Ctrl-C: grpx did not end"
+sleep 0.2
+capture int
+expect_eq "Ctrl-C: grpx dies by SIGINT (130)" 130 "$(cat "$T/int.rc" 2>/dev/null)"
+expect_eq "Ctrl-C: the interrupted line" 1 "$(grep -cx 'grpx: interrupted by SIGINT' "$T/int.text")"
+expect_eq "Ctrl-C: no progress line left" 0 "$(grep -c 'running,' "$T/int.text")"
+expect_match "Ctrl-C: the summary shows canceled tasks" '^ +sized/1 +canceled' "$(grep -E '^ +sized/1 ' "$T/int.text")"
+expect_gone "Ctrl-C: the tasks' processes are gone" "$T/int.pid"
+
+finish
