@@ -189,7 +189,9 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 		if (asprintf(&sp->jobname, "--job-name=%s", name) < 0)
 			return ENOMEM;
 		sp->argv[k++] = "srun";
-		sp->argv[k++] = "-QQ";
+		/* -Q, not -QQ: that would also hide srun's errors, and an
+		 * unreachable controller is known by its message. */
+		sp->argv[k++] = "-Q";
 		sp->argv[k++] = sp->jobname;
 		for (size_t i = 0; i < nsl; i++)
 			sp->argv[k++] = slurm[i];
