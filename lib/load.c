@@ -24,7 +24,9 @@
 
 #include "internal.h"
 
-#define MAX_DEPTH 256            /* YAML collections inside each other */
+/* YAML collections inside each other: a group takes two (its mapping and
+ * its tasks list), so 1024 allows 500-level nested groups. */
+#define MAX_DEPTH 1024
 #define MAX_SCALAR (1u << 20)    /* bytes in one scalar */
 #define MAX_YNODES 8000000u      /* YAML nodes in a file */
 #define MAX_NODES 2000000u       /* tasks and groups in a job */

@@ -464,7 +464,7 @@ static void too_deep(void **state)
 	(void)state;
 	assert_int_equal(grpx_load(data("deep.yaml"), &job, &d), -1);
 	assert_int_equal(d.n, 1);
-	assert_string_equal(d.v[0].msg, "nesting deeper than 256 levels");
+	assert_string_equal(d.v[0].msg, "nesting deeper than 1024 levels");
 	grpx_diags_free(&d);
 	/* flow style, far deeper */
 	memcpy(s, "groups: ", 8);
@@ -472,19 +472,19 @@ static void too_deep(void **state)
 	memset(s + 8 + n, ']', n);
 	s[8 + 2 * n] = '\0';
 	/* the top-level mapping is the first level */
-	load_bad(s, 1, 8 + 256, "nesting deeper than 256 levels");
+	load_bad(s, 1, 8 + 1024, "nesting deeper than 1024 levels");
 	free(s);
-	/* an alias cannot smuggle depth in: 1 + 250 + 10 levels */
-	s = malloc(1024);
+	/* an alias cannot smuggle depth in: 1 + 1018 + 10 levels */
+	s = malloc(4096);
 	strcpy(s, "a: &a [[[[[[[[[[x]]]]]]]]]]\ngroups: ");
 	len = strlen(s);
-	memset(s + len, '[', 250);
-	strcpy(s + len + 250, "*a");
-	memset(s + len + 252, ']', 250);
-	strcpy(s + len + 502, "\n");
-	load_bad(s, 2, 8 + 250 + 1, "nesting deeper than 256 levels");
-	/* "xx" instead of "*a": 251 levels are fine for YAML (not as a job) */
-	s[len + 250] = s[len + 251] = 'x';
+	memset(s + len, '[', 1018);
+	strcpy(s + len + 1018, "*a");
+	memset(s + len + 1020, ']', 1018);
+	strcpy(s + len + 2038, "\n");
+	load_bad(s, 2, 8 + 1018 + 1, "nesting deeper than 1024 levels");
+	/* "xx" instead of "*a": 1019 levels are fine for YAML (not as a job) */
+	s[len + 1018] = s[len + 1019] = 'x';
 	assert_int_equal(grpx_load_mem("t", s, strlen(s), &job, &d), -1);
 	assert_int_equal(d.n, 2);
 	assert_string_equal(d.v[1].msg, "task or group '1' must be a mapping");
