@@ -275,6 +275,7 @@ static int run_job(struct cli *c, struct grpx_job *job)
 	}
 	if (c->junit)
 		c->o.capture_bytes = 64 * 1024;
+	c->o.record_attempts = c->trace != NULL;
 	if (grpx_run(job, &c->o, &run) < 0) {
 		fprintf(stderr, "grpx: cannot run: %s\n", strerror(errno));
 		render_free(&c->out);

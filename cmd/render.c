@@ -163,7 +163,8 @@ static int tag_lines(struct render *r, struct line *l, int fd, const char *buf, 
 	while (len > 0) {
 		const char *nl = memchr(buf, '\n', len);
 		size_t take = nl ? (size_t)(nl - buf) + 1 : len;
-		int cut = l->len + take > LINE_MAX_BYTES;
+		/* the newline always fits: a piece is at most LINE_MAX_BYTES of text */
+		int cut = l->len + take > LINE_MAX_BYTES + (nl ? 1 : 0);
 		if (cut)
 			take = LINE_MAX_BYTES - l->len;
 		memcpy(l->buf + l->len, buf, take);
@@ -203,7 +204,7 @@ static struct line *line_of(struct render *r, const struct grpx_node *n, int str
 	if (!v)
 		return NULL;
 	r->lines = v;
-	char *buf = malloc(LINE_MAX_BYTES);
+	char *buf = malloc(LINE_MAX_BYTES + 1);
 	if (!buf)
 		return NULL;
 	r->lines[r->nlines] = (struct line){ n, stream, 0, 0, buf };
@@ -236,7 +237,7 @@ int render_emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t 
 		return 0;
 	progress_clear(r);
 	if (r->mode == GRPX_OUT_PREFIX || r->tag) {
-		struct line l = { n, stream, 0, 0, malloc(LINE_MAX_BYTES) };
+		struct line l = { n, stream, 0, 0, malloc(LINE_MAX_BYTES + 1) };
 		int rc = 0;
 		if (!l.buf)
 			return 0;

@@ -114,6 +114,29 @@ static void capture(struct run *r, struct grpx_node *t)
 	}
 }
 
+/* --trace: keep this attempt of t, however its node is reset later. */
+static void record(struct run *r, struct grpx_node *t)
+{
+	const struct grpx_node *rt = t;
+
+	if (!r->o->record_attempts)
+		return;
+	if (r->nrecs == r->caprecs) {
+		size_t cap = r->caprecs ? r->caprecs * 2 : 256;
+		struct rec *v = realloc(r->recs, cap * sizeof *v);
+		if (!v)
+			return;
+		r->recs = v;
+		r->caprecs = cap;
+	}
+	while (rt && !rt->retrying)
+		rt = rt->up;
+	r->recs[r->nrecs++] = (struct rec){
+		t, { t->exit_code, t->signal, t->status,
+		     t->retrying && t->nlog ? t->log[t->nlog - 1].start_ms : t->start_ms, rel_ms(r) },
+		rt ? rt->attempt : 1 };
+}
+
 bool status_bad(int status)
 {
 	return status == GRPX_FAILED || status == GRPX_TIMEOUT || status == GRPX_ERROR;
@@ -870,6 +893,7 @@ static void attempt_over(struct run *r, struct grpx_node *t)
 		a->end_ms = rel_ms(r);
 	}
 	capture(r, t);
+	record(r, t);
 	tty_release(r, t);
 	event(r, (struct grpx_event){ .kind = GRPX_EV_EXIT, .node = t, .exit_code = t->exit_code,
 				      .signal = t->signal, .status = t->status });
@@ -1628,5 +1652,6 @@ void grpx_run_free(struct grpx_run *run)
 	free(r->errs);
 	if (r->capfd >= 0)
 		close(r->capfd);
+	free(r->recs);
 	free(r);
 }

@@ -54,6 +54,12 @@ struct run {
 	int64_t next_tick;          /* run_now() of the next o->tick() */
 	bool out_broken;            /* our stdout is gone (EPIPE): emit nothing more */
 	bool pumping;               /* jobs_pump() is on the stack */
+	struct rec {                /* o->record_attempts: every task attempt */
+		const struct grpx_node *n;
+		struct attempt a;
+		uint32_t attempt;       /* GRPX_ATTEMPT it ran with */
+	} *recs;
+	size_t nrecs, caprecs;
 	int capfd;                  /* capture file for --junit, or -1 */
 	int64_t capend;
 	char buf[65536];            /* pipe reads */

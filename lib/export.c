@@ -3,6 +3,7 @@
  * Trace Event JSON (Perfetto, chrome://tracing).  Both are written after
  * the run from the tree, atomically.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +11,29 @@
 
 #include "engine.h"
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+/*
+ * Length of the UTF-8 sequence at s (at most n bytes) if it encodes a
+ * character XML allows, or 0: no overlongs, surrogates, U+FFFE/U+FFFF or
+ * code points past U+10FFFF.
+ */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
 	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
 		   : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t cp;
 
-	if (len == 0 || len > n || (len == 2 && s[0] < 0xc2))
+	if (len == 0 || len > n)
 		return 0;
-	for (size_t i = 1; i < len; i++)
+	cp = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp == 0xfffe || cp == 0xffff)
+		return 0;
 	return len;
 }
 
@@ -214,8 +227,8 @@ static void trace_event(FILE *f, bool *first, const struct grpx_node *t, unsigne
 	fprintf(f, ", \"signal\": %d}}", sig);
 }
 
-/* Lane names (one per group) and one complete event per task attempt. */
-static void trace_tree(FILE *f, bool *first, const struct grpx_node *n)
+/* Lane names (one per group) and, from the tree, each task's attempts. */
+static void trace_tree(FILE *f, bool *first, const struct grpx_node *n, bool tasks)
 {
 	if (n->kind == NODE_GROUP) {
 		fputs(*first ? "\n" : ",\n", f);
@@ -225,9 +238,11 @@ static void trace_tree(FILE *f, bool *first, const struct grpx_node *n)
 		json_str(f, n->path[0] ? n->path : "(run)");
 		fputs("}}", f);
 		for (uint32_t i = 0; i < n->nkids; i++)
-			trace_tree(f, first, n->kids[i]);
+			trace_tree(f, first, n->kids[i], tasks);
 		return;
 	}
+	if (!tasks)
+		return;
 	if (n->retrying && n->nlog) {
 		for (uint32_t i = 0; i < n->nlog; i++)
 			trace_event(f, first, n, i + 1, n->log[i].status, n->log[i].exit_code,
@@ -248,7 +263,12 @@ int grpx_report_trace(const struct grpx_run *run, const char *path)
 	if (!f)
 		return -1;
 	fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [", f);
-	trace_tree(f, &first, r->job->root);
+	trace_tree(f, &first, r->job->root, r->recs == NULL);
+	for (size_t i = 0; i < r->nrecs; i++) {
+		const struct rec *e = &r->recs[i];
+		trace_event(f, &first, e->n, e->attempt, e->a.status, e->a.exit_code, e->a.signal,
+			    e->a.start_ms, e->a.end_ms);
+	}
 	fputs("\n]}\n", f);
 	return atomic_commit(f, tmp, path);
 }

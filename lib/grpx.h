@@ -190,6 +190,9 @@ struct grpx_opts {
 	/* Keep up to this many bytes of each task's stdout and stderr for
 	 * grpx_report_junit(); 0 keeps nothing. */
 	int64_t capture_bytes;
+	/* Remember every task attempt for grpx_report_trace(), also those
+	 * a retry group re-runs; off, the trace shows each task's last. */
+	int record_attempts;
 };
 
 /*
