@@ -349,7 +349,15 @@ static int adhoc(struct cli *c, int mode, int argc, char **argv)
 			die_usage("%s needs at least one command", grpx_mode_name(mode));
 		}
 	}
-	if (grpx_job_adhoc(&c->adhoc, cmds, n, &job, err, sizeof err) < 0)
+	if (mode == GRPX_SIZED && c->adhoc.limit < 0 && c->o.jobs > 0)
+		c->adhoc.limit = c->o.jobs; /* `grpx sized -j4` runs four at once, as xargs -P4 */
+	int made = grpx_job_adhoc(&c->adhoc, cmds, n, &job, err, sizeof err);
+	if (cmds != argv + first) { /* read from stdin: the job has its own copies */
+		for (size_t i = 0; i < n; i++)
+			free(cmds[i]);
+		free(cmds);
+	}
+	if (made < 0)
 		die_usage("%s", err);
 	int rc = run_job(c, job);
 	grpx_job_free(job);

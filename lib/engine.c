@@ -30,6 +30,7 @@
 #include "engine.h"
 
 static void task_spawn(struct run *r, struct grpx_node *t);
+static void task_kill(struct run *r, struct grpx_node *t);
 static int64_t fd_size(int fd);
 static void attempt_over(struct run *r, struct grpx_node *t);
 static void task_launch(struct run *r, struct grpx_node *t);
@@ -467,21 +468,15 @@ static void skip_tree(struct run *r, struct grpx_node *n, int why,
 	n->cause = cause;
 	timer_disarm(r, n, 0);
 	timer_disarm(r, n, 1);
-	end_event(r, n);
 	for (uint32_t i = 0; i < n->nkids; i++)
 		skip_tree(r, n->kids[i], why, cause);
+	end_event(r, n);
 }
 
 static void task_stop(struct run *r, struct grpx_node *t)
 {
 	if (r->no_grace) {
-		if (node_slurm(t))
-			slurm_stop(t, SIGKILL);
-		kill(-t->pgid, SIGKILL);
-		kill(-t->pgid, SIGCONT);
-		t->kill_sent = true;
-		pipe_close(r, t, GRPX_STDOUT);
-		pipe_close(r, t, GRPX_STDERR);
+		task_kill(r, t);
 		t->state = T_KILL;
 		timer_disarm(r, t, 0);
 		return;
@@ -518,7 +513,7 @@ static void cancel_node(struct run *r, struct grpx_node *n, int why,
 		return;
 	}
 	switch (n->state) {
-	case T_QUEUED: /* jobs_pump() drops it from the queue when it gets there */
+	case T_QUEUED: /* pump() drops it from its queue when it gets there */
 		n->status = n->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
 		n->why = (uint8_t)why;
 		n->cause = cause;
@@ -746,8 +741,6 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 	event(r, (struct grpx_event){ .kind = GRPX_EV_START, .node = t, .pid = t->pid });
 }
 
-static void jobs_pump(struct run *r);
-static void tty_release(struct run *r, struct grpx_node *t);
 
 /* Start t now, or queue it behind the run's --jobs cap. */
 static void task_launch(struct run *r, struct grpx_node *t)
@@ -769,38 +762,53 @@ static void task_launch(struct run *r, struct grpx_node *t)
 	task_spawn(r, t);
 }
 
-/* The task that held our stdin is over: the next one waiting may start. */
-static void tty_release(struct run *r, struct grpx_node *t)
+/* Pop the first task of a queue (linked through jq_next). */
+static struct grpx_node *queue_pop(struct grpx_node **head, struct grpx_node **tail)
 {
-	if (r->tty_holder != t)
-		return;
-	r->tty_holder = NULL;
-	while (r->tq_head && !r->tty_holder) {
-		struct grpx_node *n = r->tq_head;
-		r->tq_head = n->jq_next;
-		if (!r->tq_head)
-			r->tq_tail = NULL;
-		n->jq_next = NULL;
-		if (n->state == T_QUEUED)
-			task_launch(r, n);
+	struct grpx_node *t = *head;
+
+	if (t) {
+		*head = t->jq_next;
+		if (!*head)
+			*tail = NULL;
+		t->jq_next = NULL;
 	}
+	return t;
 }
 
-static void jobs_pump(struct run *r)
+/* May a queued task still start?  Not once its group stopped starting. */
+static bool still_wanted(struct run *r, struct grpx_node *t)
 {
-	if (r->pumping)
-		return;
-	r->pumping = true;
+	struct grpx_node *g = t->up;
+
+	if (t->state != T_QUEUED)
+		return false; /* canceled while it waited */
+	if (!g->verdict && !g->draining && !r->signal)
+		return true;
+	t->status = t->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
+	t->why = r->signal ? WHY_INTERRUPTED : WHY_FAILED;
+	t->cause = r->signal ? NULL : g->err_head;
+	node_ended(r, t);
+	return false;
+}
+
+/*
+ * Start what waits for a free slot: the terminal (stdin: inherit) or a
+ * --jobs slot.  Runs after the ended tasks have been handed to their
+ * groups, so a group that just failed never sees a sibling start.
+ */
+static void pump(struct run *r)
+{
+	while (!r->tty_holder && r->tq_head) {
+		struct grpx_node *t = queue_pop(&r->tq_head, &r->tq_tail);
+		if (still_wanted(r, t))
+			task_launch(r, t);
+	}
 	while (r->jq_head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
-		struct grpx_node *t = r->jq_head;
-		r->jq_head = t->jq_next;
-		if (!r->jq_head)
-			r->jq_tail = NULL;
-		t->jq_next = NULL;
-		if (t->state == T_QUEUED)
+		struct grpx_node *t = queue_pop(&r->jq_head, &r->jq_tail);
+		if (still_wanted(r, t))
 			task_spawn(r, t);
 	}
-	r->pumping = false;
 }
 
 static void node_ended(struct run *r, struct grpx_node *n)
@@ -894,10 +902,10 @@ static void attempt_over(struct run *r, struct grpx_node *t)
 	}
 	capture(r, t);
 	record(r, t);
-	tty_release(r, t);
+	if (r->tty_holder == t)
+		r->tty_holder = NULL;
 	event(r, (struct grpx_event){ .kind = GRPX_EV_EXIT, .node = t, .exit_code = t->exit_code,
 				      .signal = t->signal, .status = t->status });
-	jobs_pump(r);
 	if (!r->signal && !t->up->verdict &&
 	    may_retry(t, t->status, t->exit_code, t->attempt)) {
 		emit(r, t, GRPX_STDERR, t->out_fd);
@@ -1337,6 +1345,9 @@ static void loop(struct run *r)
 
 	for (;;) {
 		dispatch(r);
+		pump(r);
+		if (r->done_head)
+			continue;
 		if (r->finished)
 			break;
 		const struct heap_ent *top = heap_top(&r->heap);

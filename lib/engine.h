@@ -53,7 +53,6 @@ struct run {
 	size_t batch_cap;
 	int64_t next_tick;          /* run_now() of the next o->tick() */
 	bool out_broken;            /* our stdout is gone (EPIPE): emit nothing more */
-	bool pumping;               /* jobs_pump() is on the stack */
 	struct rec {                /* o->record_attempts: every task attempt */
 		const struct grpx_node *n;
 		struct attempt a;

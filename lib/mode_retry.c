@@ -34,8 +34,8 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 		group_discard(r, c, true);
 		node_reset(r, c);
 		c->state = T_WAIT;
+		retry_after(r, g, backoff_ms(g, g->attempt));
 		g->attempt++;
-		retry_after(r, g, backoff_ms(g, g->attempt - 1));
 	} else {
 		group_note_error(g, c);
 		group_decide(r, g, c->status == GRPX_CANCELED ? GRPX_CANCELED : GRPX_FAILED,
