@@ -76,6 +76,29 @@ expect_eq "SIGINT with a stopped task: dies by SIGINT" 130 "$RC"
 expect_lt "SIGINT with a stopped task: prompt" "$(since "$t0")" 3
 expect_gone "SIGINT: stopped task gone" "$T/stopped.pid"
 
+# SIGINT while grpx is still loading a big job file: the report must not be
+# lost (SPEC 6: written also when the run is interrupted); nothing ran, so
+# every node is skipped, and grpx dies by SIGINT.
+{
+	echo "groups:"
+	echo "  - name: many"
+	echo "    mode: sized"
+	echo "    tasks:"
+	for ((i = 0; i < 200000; i++)); do echo "      - run: 'touch $T/loaded-ran'"; done
+} >"$T/bigload.yaml"
+set -m
+"$GRPX" run --report "$T/early.json" "$T/bigload.yaml" >"$T/out" 2>"$T/err" </dev/null &
+GP=$!
+BG_PIDS="$BG_PIDS $GP"
+set +m
+sleep 0.1
+kill -INT "$GP"
+{ wait "$GP"; } 2>/dev/null
+RC=$?
+expect_eq "SIGINT while loading: dies by SIGINT" 130 "$RC"
+check "SIGINT while loading: nothing ran" test ! -e "$T/loaded-ran"
+expect_eq "SIGINT while loading: report written, interrupted" interrupted "$(json "$T/early.json" .status 2>/dev/null)"
+
 # A stopped grandchild in the task's group (the main process exits).
 rm -f "$T"/*.pid
 g errgroup --grace 5s "sh -c 'echo \$\$ > $T/gc.pid; kill -STOP \$\$; sleep 100' & sleep 0.3; echo main"

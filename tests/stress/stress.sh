@@ -1,0 +1,212 @@
+#!/bin/bash
+# stress.sh - grpx under load:
+#   1. STRESS_TASKS tasks (default 10000) in a sized group with limit 16;
+#   2. a group nested STRESS_DEPTH levels deep (default 200);
+#   3. STRESS_RUNS runs (default 100) that each get SIGINT at a random moment
+#      (0-300 ms after the start): after each, zero orphans (no process that
+#      carries the run's marker in its environment, every recorded pid gone),
+#      zero zombies left to init or to us, and a valid JSON report.
+#
+#     bash tests/stress/stress.sh path/to/grpx
+#     STRESS_TASKS=2000 STRESS_DEPTH=200 STRESS_RUNS=30 bash tests/stress/stress.sh build/grpx
+#
+# Prints "N passed, M failed" and exits 1 if anything failed.
+. "$(dirname "$0")/../e2e/lib.sh" "$@"
+
+TASKS=${STRESS_TASKS:-10000}
+DEPTH=${STRESS_DEPTH:-200}
+RUNS=${STRESS_RUNS:-100}
+
+# --- 1. many tasks, limit 16 ---
+{
+	echo "groups:"
+	echo "  - name: many"
+	echo "    mode: sized"
+	echo "    limit: 16"
+	echo "    tasks:"
+	for ((i = 0; i < TASKS; i++)); do
+		echo "      - run: 'echo \$GRPX_INDEX >> $T/many.log'"
+	done
+} >"$T/many.yaml"
+/usr/bin/time -o "$T/time" -f %M "$GRPX" run -o grouped --report "$T/many.json" \
+	"$T/many.yaml" >"$T/out" 2>"$T/err" </dev/null
+RC=$?
+note "$TASKS tasks, limit 16: exit $RC, $(jq -r .duration_ms "$T/many.json" 2>/dev/null) ms, max RSS $(tail -1 "$T/time") KiB"
+expect_rc "$TASKS tasks" 0
+expect_eq "$TASKS tasks: all ok in the report" "$TASKS" \
+	"$(json "$T/many.json" '[.root.children[0].children[] | select(.status == "ok")] | length')"
+expect_eq "$TASKS tasks: each ran once" "$TASKS" "$(sort -un "$T/many.log" | wc -l)"
+expect_eq "$TASKS tasks: no more than 16 at once" 1 \
+	"$(json "$T/many.json" '[.root.children[0].children[] | {t: .start_ms, d: 1}, {t: .end_ms, d: -1}]
+		| sort_by(.t, .d) | reduce .[] as $e ({c: 0, m: 0}; .c += $e.d | .m = ([.m, .c] | max)) | .m <= 16 | if . then 1 else 0 end')"
+
+# --- 2. a deeply nested group ---
+# Level i is a group of mode errgroup, sized, all, schedule, retry or
+# waterfall holding a task that echoes i and level i+1 (retry holds level
+# i+1 only); the innermost is a task echoing "leaf".
+modes=(errgroup sized all schedule retry waterfall)
+{
+	echo "groups:"
+	s=""
+	for ((i = 1; i <= DEPTH; i++)); do
+		m=${modes[$((i % ${#modes[@]}))]}
+		if [ "$m" = retry ]; then
+			s="$s{name: l$i, mode: retry, tasks: ["
+		else
+			s="$s{name: l$i, mode: $m, tasks: [{run: 'echo $i'}, "
+		fi
+	done
+	s="$s{name: leaf, run: 'echo leaf'}"
+	for ((i = 1; i <= DEPTH; i++)); do s="$s]}"; done
+	echo "  - $s"
+} >"$T/deep.yaml"
+t0=$(now)
+g run -o grouped --report "$T/deep.json" "$T/deep.yaml"
+note "$DEPTH-level nested group: exit $RC in ${ELAPSED}s"
+expect_rc "$DEPTH-level nested group" 0
+expect_match "$DEPTH-level nested group: the leaf ran" '^leaf$' "$(cat "$T/out")"
+g plan "$T/deep.yaml"
+expect_rc "$DEPTH-level nested group: plan" 0
+# jq 1.6 refuses JSON nested past 256 levels (two per group level), so
+# the deep report is checked with python3 when it is there.
+if command -v python3 >/dev/null; then
+	deep=$(python3 -c '
+import json, sys
+sys.setrecursionlimit(10000)
+r = json.load(open(sys.argv[1]))
+d, n, bad = 0, r["root"], 0
+def walk(n, depth):
+    global d, bad
+    d = max(d, depth)
+    if n["status"] != "ok" and n.get("kind") != "task" or n["status"] not in ("ok", "skipped"):
+        bad += 1
+    for k in n.get("children", []):
+        walk(k, depth + 1)
+walk(r["root"], 0)
+print(r["status"], d, bad)' "$T/deep.json" 2>&1)
+	expect_eq "$DEPTH-level report: status, depth, nodes not ok" "ok $((DEPTH + 1)) 0" "$deep"
+else
+	note "python3 missing: the $DEPTH-level report is only checked for its status line"
+	expect_match "$DEPTH-level report written" '"status": ?"ok"' "$(head -c 300 "$T/deep.json")"
+fi
+
+# --- 3. SIGINT at a random moment ---
+# A run with churn (a sized group of short tasks), a race, a waterfall,
+# background children, setsid escapees and TERM-ignoring children; every
+# process records its pid, and every process carries STRESS_MARK in its
+# environment so that escapees that recorded nothing are found too.
+cat >"$T/int.yaml" <<EOF
+grace: 200ms
+env: {STRESS_MARK: "$T"}
+groups:
+  - name: top
+    mode: errgroup
+    tasks:
+      - name: churn
+        mode: sized
+        limit: 4
+        tasks:
+$(for i in $(seq 1 40); do echo "          - run: 'echo \$\$ >> \$D/pids; sleep 0.0$((i % 10))'"; done)
+      - name: fetch
+        mode: race
+        tasks:
+          - run: 'echo \$\$ >> \$D/pids; sleep 0.2; echo a'
+          - run: 'echo \$\$ >> \$D/pids; sleep 0.15; echo b'
+      - name: pipe
+        mode: waterfall
+        tasks:
+          - run: 'echo \$\$ >> \$D/pids; seq 1 20000'
+          - run: 'echo \$\$ >> \$D/pids; sleep 0.1; sort -rn'
+          - run: 'echo \$\$ >> \$D/pids; head -3'
+      - name: bg
+        run: 'sleep 100 & echo \$! >> \$D/pids; echo \$\$ >> \$D/pids; wait'
+      - name: esc
+        run: 'setsid sleep 100 & echo \$! >> \$D/pids; echo \$\$ >> \$D/pids; sleep 100'
+      - name: deaf
+        run: 'trap "" TERM; echo \$\$ >> \$D/pids; sleep 100 & echo \$! >> \$D/pids; wait'
+      - name: take
+        mode: take
+        count: 1
+        tasks:
+          - run: 'echo \$\$ >> \$D/pids; sleep 0.05; exit 1'
+          - run: 'echo \$\$ >> \$D/pids; sleep 0.25'
+EOF
+
+# Zombies of the run: grpx reaps everything it started (it is a subreaper),
+# so a zombie of ours would be one of the job's commands left to init or to
+# this shell.  Other sessions' zombies on the machine are not counted.
+zombies()
+{
+	ps -eo stat=,pid=,ppid=,comm= | awk -v me=$$ '$1 ~ /^Z/ && ($3 == 1 || $3 == me) &&
+		$4 ~ /^(sh|dash|bash|sleep|seq|sort|head|grpx)$/ { print $2 "(" $4 ")" }'
+}
+# pids of live processes whose environment holds the run's marker
+marked()
+{
+	grep -lzxF "STRESS_MARK=$T" /proc/[0-9]*/environ 2>/dev/null |
+		sed 's|^/proc/||; s|/environ$||'
+}
+
+z0=$(zombies | wc -l)
+orphans=0 zomb=0 badjson=0 badrc=0 early=0
+set -m # background grpx gets its own process group, SIGINT not ignored
+for ((run = 1; run <= RUNS; run++)); do
+	D="$T/run$run"
+	mkdir -p "$D"
+	case $((run % 3)) in
+	0) out=grouped ;;
+	1) out=prefix ;;
+	2) out=quiet ;;
+	esac
+	D="$D" "$GRPX" run -o $out --report "$D/r.json" --events "$D/ev.ndjson" "$T/int.yaml" \
+		>"$D/out" 2>"$D/err" </dev/null &
+	gp=$!
+	BG_PIDS="$BG_PIDS $gp"
+	ms=$((RANDOM % 301))
+	sleep "$(printf '0.%03d' "$ms")"
+	kill -INT "$gp" 2>/dev/null
+	wait "$gp" 2>/dev/null
+	rc=$?
+	# SIGINT: 130.  A SIGINT that arrives while grpx is still loading the
+	# job (before the engine blocks the signal) kills it outright: 130 too,
+	# but no report.  That is counted apart ("early"); it is a grpx bug (the
+	# report is lost), see t_reliability.sh "SIGINT while loading".
+	if [ "$rc" != 130 ]; then
+		badrc=$((badrc + 1))
+		fail "run $run (SIGINT after ${ms}ms, -o $out): exit $rc, expected 130; $(head -c 300 "$D/err")"
+	fi
+	if [ ! -e "$D/r.json" ] && [ ! -e "$D/pids" ] && [ ! -s "$D/ev.ndjson" ]; then
+		early=$((early + 1))
+	elif ! jq -e '.status == "interrupted" and .exit_code == 130' "$D/r.json" >/dev/null 2>&1; then
+		badjson=$((badjson + 1))
+		fail "run $run (SIGINT after ${ms}ms, -o $out): report invalid or not interrupted: $(head -c 200 "$D/r.json" 2>&1)"
+	fi
+	alive=""
+	for p in $(cat "$D/pids" 2>/dev/null); do
+		kill -0 "$p" 2>/dev/null && alive="$alive $p($(cat /proc/$p/comm 2>/dev/null))"
+	done
+	left=$(marked | tr '\n' ' ')
+	if [ -n "$alive$left" ]; then
+		orphans=$((orphans + 1))
+		fail "run $run (SIGINT after ${ms}ms, -o $out): left behind:$alive $left"
+		for p in $(cat "$D/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	fi
+	z=$(zombies | wc -l)
+	if [ "$z" -gt "$z0" ]; then
+		zomb=$((zomb + 1))
+		fail "run $run (SIGINT after ${ms}ms, -o $out): zombies: $(zombies | tr '\n' ' ')"
+		z0=$z
+	fi
+	printf '%s %s\n' "$ms" "$(jq -r '[.. | objects | select(.kind == "task") | .status] | group_by(.) | map("\(.[0])=\(length)") | join(",")' "$D/r.json" 2>/dev/null)" >>"$T/int.log"
+done
+set +m
+note "$RUNS SIGINT runs: $orphans with orphans, $zomb with zombies, $badjson with a bad report, $badrc with a wrong exit status, $early interrupted before the run began"
+expect_eq "$RUNS SIGINT runs: zero orphans" 0 "$orphans"
+expect_eq "$RUNS SIGINT runs: zero zombies" 0 "$zomb"
+expect_eq "$RUNS SIGINT runs: valid interrupted report every time" 0 "$badjson"
+expect_eq "$RUNS SIGINT runs: exit 130 every time" 0 "$badrc"
+expect_eq "$RUNS SIGINT runs: none interrupted before the run began" 0 "$early"
+# the random moments did hit different stages of the run
+note "task statuses by moment (first 5): $(sort -n "$T/int.log" | head -5 | tr '\n' ' ')"
+
+finish
