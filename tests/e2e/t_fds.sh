@@ -59,6 +59,28 @@ g run -o grouped "$T/inherit.yaml"
 expect_rc "stdin inherit" 0
 expect_eq "stdin: inherit task sees 0 1 2" "0, 1, 2" "$(cat "$T/out")"
 
+# grpx started with one of its own fds 0, 1, 2 closed: its first open()
+# lands there.  A task must still see exactly 0, 1, 2, and its stdout and
+# stderr must not be mixed up.  ("exec 1>&2": a redirection on ls alone
+# would show the fd dash saves stdout in.)
+for mode in grouped prefix; do
+	"$GRPX" errgroup -o $mode 'echo out; exec 1>&2; ls -m /proc/$$/fd; true' >&- 2>"$T/err" </dev/null
+	RC=$?
+	expect_rc "grpx with fd 1 closed ($mode)" 0
+	expect_eq "grpx with fd 1 closed: task sees 0 1 2, stdout not in stderr ($mode)" "0, 1, 2" \
+		"$(sed 's/^\[[^]]*\] //' "$T/err")"
+	"$GRPX" errgroup -o $mode 'ls -m /proc/$$/fd; echo err >&2' 2>&- >"$T/out" </dev/null
+	RC=$?
+	expect_rc "grpx with fd 2 closed ($mode)" 0
+	expect_eq "grpx with fd 2 closed: task sees 0 1 2, stderr not in stdout ($mode)" "0, 1, 2" \
+		"$(sed 's/^\[[^]]*\] //' "$T/out")"
+	"$GRPX" errgroup -o $mode 'ls -m /proc/$$/fd; true' <&- >"$T/out" 2>"$T/err"
+	RC=$?
+	expect_rc "grpx with fd 0 closed ($mode)" 0
+	expect_eq "grpx with fd 0 closed: task sees 0 1 2 ($mode)" "0, 1, 2" \
+		"$(sed 's/^\[[^]]*\] //' "$T/out")"
+done
+
 # --- no fd leak across many tasks ---
 # A sized group of N `true` tasks, then one task that counts grpx's fds
 # (its parent's).  The count must not depend on N.
