@@ -42,6 +42,15 @@ expect_eq "SIGPIPE (grouped): first line" 1 "$(cat "$T/out")"
 expect_eq "SIGPIPE (grouped): report" interrupted "$(json "$T/pipe2.json" .status)"
 [ -f "$T/late.pid" ] && expect_gone "SIGPIPE (grouped): late task gone" "$T/late.pid"
 
+# stdout on a full disk (ENOSPC) is not a reader that went away: grpx must
+# say what happened instead of dying silently by SIGPIPE.
+if [ -c /dev/full ]; then
+	"$GRPX" errgroup -o grouped 'echo hi' >/dev/full 2>"$T/err" </dev/null
+	RC=$?
+	note "stdout on /dev/full: exit $RC, stderr: $(head -c 200 "$T/err")"
+	expect_match "stdout on /dev/full: the write error is reported" "No space left on device" "$(cat "$T/err")"
+fi
+
 # --- a stopped task still dies on cancel (SIGTERM, then SIGCONT) ---
 # grace 5s: only SIGCONT after SIGTERM makes it end well before the grace.
 cat >"$T/stop.yaml" <<EOF
