@@ -282,13 +282,20 @@ static int run_job(struct cli *c, struct grpx_job *job)
 		return 1;
 	}
 	render_end(&c->out, job, run, c->verbose);
-	int sig = grpx_run_signal(run);
+	int sig = grpx_run_signal(run), werr = render_write_error();
+	if (sig == SIGPIPE && werr && werr != EPIPE) {
+		/* not a reader that went away: say so, fail, do not die by SIGPIPE */
+		fprintf(stderr, "grpx: cannot write output: %s\n", strerror(werr));
+		sig = 0;
+	}
 	if (sig && sig != SIGPIPE)
 		fprintf(stderr, "grpx: interrupted by SIG%s\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 	write_report("report", c->report, grpx_report_json, run);
 	write_report("JUnit report", c->junit, grpx_report_junit, run);
 	write_report("trace", c->trace, grpx_report_trace, run);
 	int code = c->exit_code_mode ? grpx_run_cause_code(run) : grpx_run_exit_code(run);
+	if (werr && werr != EPIPE)
+		code = 1;
 	grpx_run_free(run);
 	render_free(&c->out);
 	if (sig) { /* die by the same signal, so our parent sees it */
@@ -383,6 +390,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	int mode = grpx_mode_parse(cmd);
+	if (mode >= 0 || !strcmp(cmd, "run")) {
+		/* A signal while the job loads must still end in a report:
+		 * hold it; the run sees it at once and starts nothing. */
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+	}
 	if (mode >= 0)
 		return adhoc(&c, mode, argc - 1, argv + 1);
 	if (strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "plan"))

@@ -22,6 +22,7 @@
 #define LINE_MAX_BYTES 8192
 
 static double start_ms;
+static int write_error; /* errno of the first failed write of output */
 
 static double now_ms(void)
 {
@@ -43,8 +44,11 @@ static int write_all(int fd, const char *buf, size_t len)
 			poll(&p, 1, -1);
 			continue;
 		}
-		if (n < 0)
+		if (n < 0) {
+			if (!write_error)
+				write_error = errno;
 			return -1;
+		}
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -87,6 +91,11 @@ static void progress_draw(struct render *r)
 	if (n > 0 && write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) == 0)
 		r->drawn = 1;
 	r->dirty = 0;
+}
+
+int render_write_error(void)
+{
+	return write_error;
 }
 
 void render_tick(void *ctx)
@@ -259,8 +268,11 @@ int render_emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t 
 		ssize_t k = sendfile(out, fd, &off, (size_t)(len - off));
 		if (k > 0 || (k < 0 && errno == EINTR))
 			continue;
-		if (k < 0 && errno == EPIPE)
+		if (k < 0 && errno == EPIPE) {
+			if (!write_error)
+				write_error = EPIPE;
 			return -1;
+		}
 		if (k < 0 && errno == EAGAIN) {
 			struct pollfd p = { .fd = out, .events = POLLOUT };
 			poll(&p, 1, -1);

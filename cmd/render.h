@@ -41,6 +41,8 @@ int render_emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t 
 int render_chunk(void *ctx, const struct grpx_node *n, int stream, const char *buf, size_t len);
 void render_event(void *ctx, const struct grpx_event *e);
 void render_tick(void *ctx);
+/* errno of the first output write that failed (EPIPE: reader gone), or 0. */
+int render_write_error(void);
 /* After the run: clear the progress line, print the summary and errors. */
 void render_end(struct render *r, const struct grpx_job *job, const struct grpx_run *run,
 		int verbose);

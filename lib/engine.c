@@ -39,6 +39,8 @@ static void group_start(struct run *r, struct grpx_node *g);
 static void group_check_end(struct run *r, struct grpx_node *g);
 static void cancel_node(struct run *r, struct grpx_node *n, int why,
 			struct grpx_node *cause);
+static bool task_can(const struct grpx_node *t, int ev);
+static void task_on(struct run *r, struct grpx_node *t, int ev);
 
 int64_t run_now(struct run *r)
 {
@@ -512,29 +514,10 @@ static void cancel_node(struct run *r, struct grpx_node *n, int why,
 		}
 		return;
 	}
-	switch (n->state) {
-	case T_QUEUED: /* pump() drops it from its queue when it gets there */
-		n->status = n->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
+	if (task_can(n, E_CANCEL)) {
 		n->why = (uint8_t)why;
 		n->cause = cause;
-		node_ended(r, n);
-		break;
-	case T_WAIT:
-		timer_disarm(r, n, 1);
-		n->status = GRPX_CANCELED;
-		n->why = (uint8_t)why;
-		n->cause = cause;
-		node_ended(r, n);
-		break;
-	case T_RUN:
-		n->status = GRPX_CANCELED;
-		n->why = (uint8_t)why;
-		n->cause = cause;
-		cancel_event(r, n);
-		task_stop(r, n);
-		break;
-	default:
-		break;
+		task_on(r, n, E_CANCEL);
 	}
 }
 
@@ -952,7 +935,7 @@ static void drain_scan(struct run *r)
 		if (t->pgid < 0 && !pipes_open(t)) {
 			*pp = t->q_next;
 			t->q_next = NULL;
-			attempt_over(r, t);
+			task_on(r, t, E_DRAINED);
 		} else {
 			pp = &t->q_next;
 		}
@@ -964,14 +947,8 @@ static void drain_scan(struct run *r)
  * gets the grace sequence; pipes held open by escaped writers get the
  * grace too.  Then the attempt is over.
  */
-static void task_exited(struct run *r, struct grpx_node *t, int st)
+static void t_exited(struct run *r, struct grpx_node *t)
 {
-	t->pid = -1;
-	t->reaped = true;
-	if (WIFEXITED(st))
-		t->exit_code = WEXITSTATUS(st);
-	else if (WIFSIGNALED(st))
-		t->signal = WTERMSIG(st);
 	if (t->status == GRPX_RUNNING)
 		t->status = t->exit_code == 0 ? GRPX_OK : GRPX_FAILED;
 	if (t->state == T_RUN)
@@ -1009,8 +986,15 @@ static void reap(struct run *r)
 		if (pid <= 0)
 			break;
 		struct grpx_node *t = pid_take(&r->pids, pid);
-		if (t)
-			task_exited(r, t, st);
+		if (!t)
+			continue; /* a descendant that escaped its group, inherited */
+		t->pid = -1;
+		t->reaped = true;
+		if (WIFEXITED(st))
+			t->exit_code = WEXITSTATUS(st);
+		else if (WIFSIGNALED(st))
+			t->signal = WTERMSIG(st);
+		task_on(r, t, E_EXIT);
 	}
 	drain_scan(r);
 }
@@ -1040,16 +1024,91 @@ static void group_timeout(struct run *r, struct grpx_node *g)
 	group_decide(r, g, GRPX_TIMEOUT, WHY_TIMEOUT, g);
 }
 
+/* --- a task's life: actions[state][event] --- */
+
+/* QUEUED x cancel: this attempt never started. */
+static void t_unqueue(struct run *r, struct grpx_node *t)
+{
+	t->status = t->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
+	node_ended(r, t); /* pump() drops it from its queue when it gets there */
+}
+
+/* WAIT x cancel: it had started, so it is canceled, not skipped. */
+static void t_cancel_wait(struct run *r, struct grpx_node *t)
+{
+	timer_disarm(r, t, 1);
+	t->status = GRPX_CANCELED;
+	node_ended(r, t);
+}
+
+/* WAIT x wake: the backoff is over. */
+static void t_relaunch(struct run *r, struct grpx_node *t)
+{
+	task_launch(r, t);
+}
+
+/* RUN x cancel: SIGTERM to its group, grace armed. */
+static void t_cancel(struct run *r, struct grpx_node *t)
+{
+	t->status = GRPX_CANCELED;
+	cancel_event(r, t);
+	task_stop(r, t);
+}
+
+/* RUN x deadline: its own timeout. */
+static void t_timeout(struct run *r, struct grpx_node *t)
+{
+	t->status = GRPX_TIMEOUT;
+	task_stop(r, t);
+}
+
+/* STOP x deadline: the grace is over. */
+static void t_kill(struct run *r, struct grpx_node *t)
+{
+	task_kill(r, t);
+	t->state = T_KILL;
+}
+
+/* DRAIN x deadline: leftovers and pipe holders had their grace. */
+static void t_drain_kill(struct run *r, struct grpx_node *t)
+{
+	task_kill(r, t);
+	t->pgid = -1;
+	drain_remove(r, t);
+	attempt_over(r, t);
+}
+
+static void (*const task_table[T_DONE + 1][E_N])(struct run *, struct grpx_node *) = {
+	/*           cancel         deadline      wake        exit      drained */
+	[T_QUEUED] = { t_unqueue,     NULL,         NULL,       NULL,     NULL },
+	[T_WAIT]   = { t_cancel_wait, NULL,         t_relaunch, NULL,     NULL },
+	[T_RUN]    = { t_cancel,      t_timeout,    NULL,       t_exited, NULL },
+	[T_STOP]   = { NULL,          t_kill,       NULL,       t_exited, NULL },
+	[T_KILL]   = { NULL,          NULL,         NULL,       t_exited, NULL },
+	[T_DRAIN]  = { NULL,          t_drain_kill, NULL,       NULL,     attempt_over },
+};
+
+static bool task_can(const struct grpx_node *t, int ev)
+{
+	return task_table[t->state][ev] != NULL;
+}
+
+static void task_on(struct run *r, struct grpx_node *t, int ev)
+{
+	if (task_can(t, ev))
+		task_table[t->state][ev](r, t);
+}
+
 static void fire(struct run *r, struct grpx_node *n, int which)
 {
 	if (which == 1) {
-		if (n->kind == NODE_TASK && n->state == T_WAIT) {
-			task_launch(r, n);
-		} else if (n->state == T_IDLE && n->up) {
+		if (n->state == T_IDLE && n->up) { /* its time in a schedule came */
 			struct grpx_node *g = n->up;
 			mode_ops_of(g)->wake(r, g, n);
 			group_fill(r, g);
 			group_check_end(r, g);
+		} else if (n->kind == NODE_TASK) {
+			task_on(r, n, E_WAKE);
 		} else if (n->kind == NODE_GROUP && n->state != T_DONE) {
 			mode_ops_of(n)->wake(r, n, NULL);
 			group_fill(r, n);
@@ -1061,24 +1120,7 @@ static void fire(struct run *r, struct grpx_node *n, int which)
 		group_timeout(r, n);
 		return;
 	}
-	switch (n->state) {
-	case T_RUN:
-		n->status = GRPX_TIMEOUT;
-		task_stop(r, n);
-		break;
-	case T_STOP:
-		task_kill(r, n);
-		n->state = T_KILL;
-		break;
-	case T_DRAIN:
-		task_kill(r, n);
-		n->pgid = -1;
-		drain_remove(r, n);
-		attempt_over(r, n);
-		break;
-	default:
-		break;
-	}
+	task_on(r, n, E_DEADLINE);
 }
 
 /* --- handing ended nodes to their groups --- */
@@ -1200,6 +1242,18 @@ static void interrupt(struct run *r, int sig)
 	r->signal = sig;
 	r->outcome = GRPX_RUN_INTERRUPTED;
 	group_decide(r, r->job->root, GRPX_CANCELED, WHY_INTERRUPTED, NULL);
+}
+
+/* A SIGINT, SIGTERM or SIGHUP already waiting in the signalfd, or 0. */
+static int pending_signal(struct run *r)
+{
+	struct signalfd_siginfo si;
+	int sig = 0;
+
+	while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+		if (si.ssi_signo != SIGCHLD && !sig)
+			sig = (int)si.ssi_signo;
+	return sig;
 }
 
 static void read_signals(struct run *r)
@@ -1551,7 +1605,14 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	r->outcome = GRPX_RUN_OK;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
-	group_start(r, job->root);
+	int early = pending_signal(r);
+	if (early) { /* it came while the caller loaded the job: run nothing */
+		r->signal = early;
+		r->outcome = GRPX_RUN_INTERRUPTED;
+		group_decide(r, job->root, GRPX_CANCELED, WHY_INTERRUPTED, NULL);
+	} else {
+		group_start(r, job->root);
+	}
 	loop(r);
 	reap_escapees(r);
 	if (r->outcome == GRPX_RUN_OK && job->root->status != GRPX_OK)

@@ -21,6 +21,9 @@ enum task_state {
 	T_DONE
 };
 
+/* What happens to a task; see task_table in engine.c. */
+enum task_event { E_CANCEL, E_DEADLINE, E_WAKE, E_EXIT, E_DRAINED, E_N };
+
 struct run {
 	struct grpx_job *job;
 	const struct grpx_opts *o;

@@ -73,7 +73,8 @@ static void race_selects_first_ok(void **state)
 	assert_int_equal(cap.len, 2);
 	assert_memory_equal(cap.out, "3\n", 2);
 	assert_int_equal(status_of(job, "r/1"), GRPX_CANCELED);
-	assert_int_equal(status_of(job, "r/2"), GRPX_FAILED);
+	/* r/2 fails, unless r/3 won in an earlier wake-up and canceled it */
+	assert_true(status_of(job, "r/2") == GRPX_FAILED || status_of(job, "r/2") == GRPX_CANCELED);
 	char why[128];
 	assert_string_equal(grpx_node_reason(grpx_job_find(job, "r/1"), why, sizeof why),
 			    "race won by r/3");
