@@ -46,10 +46,15 @@ def timed(cmd, rss=False, check_lines=None, out=os.devnull, ok_codes=(0,)):
     """Run a shell command; return (seconds, peak_rss_kb or None)."""
     rfile = os.path.join(WORK, "rss.txt")
     full = f"/usr/bin/time -f %M -o {rfile} {cmd}" if rss else cmd
-    t0 = time.perf_counter()
-    with open(out, "wb") as fo:
-        p = subprocess.run(["/bin/sh", "-c", full], stdout=fo, stderr=subprocess.PIPE)
-    dt = time.perf_counter() - t0
+    for attempt in range(3):
+        t0 = time.perf_counter()
+        with open(out, "wb") as fo:
+            p = subprocess.run(["/bin/sh", "-c", full], stdout=fo, stderr=subprocess.PIPE)
+        dt = time.perf_counter() - t0
+        if p.returncode != -9:
+            break
+        # SIGKILLed from outside (a shared machine): measure again.
+        log(f"!! killed by SIGKILL from outside, measuring again: {cmd}")
     if p.returncode not in ok_codes:
         log(f"!! exit {p.returncode}: {cmd}\n{p.stderr.decode(errors='replace')[-2000:]}")
         raise SystemExit(1)
