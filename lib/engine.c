@@ -631,15 +631,21 @@ static int stdin_source(const struct grpx_node *t)
 	return -1;
 }
 
+/* Is t's stdout handed on to a later stage of a waterfall? */
+static bool feeds_stage(const struct grpx_node *t)
+{
+	for (const struct grpx_node *n = t; n->up; n = n->up)
+		if (n->up->mode == GRPX_WATERFALL && n->index + 1 < n->up->nkids)
+			return true;
+	return false;
+}
+
 /* Where stdout goes: 0 our fd 1, 1 a spool, 2 a pipe. */
 static int stdout_kind(struct run *r, const struct grpx_node *t)
 {
 	switch (r->o->output) {
 	case GRPX_OUT_RAW:
-		for (const struct grpx_node *n = t; n->up; n = n->up)
-			if (n->up->mode == GRPX_WATERFALL && n->index + 1 < n->up->nkids)
-				return 1;
-		return 0;
+		return feeds_stage(t);
 	case GRPX_OUT_PREFIX:
 		return t->held || r->capfd >= 0 ? 1 : 2;
 	default:
@@ -677,7 +683,7 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 	}
 	switch (err ? -1 : stdout_kind(r, t)) {
 	case 1:
-		if ((t->out_fd = spool_open()) < 0)
+		if ((t->out_fd = spool_open(feeds_stage(t))) < 0)
 			err = errno;
 		fd1 = t->out_fd;
 		break;
@@ -692,7 +698,7 @@ static void task_spawn(struct run *r, struct grpx_node *t)
 			err = errno;
 		fd2 = w2;
 	} else if (!err && r->o->output != GRPX_OUT_RAW) {
-		if ((t->err_fd = spool_open()) < 0)
+		if ((t->err_fd = spool_open(false)) < 0)
 			err = errno;
 		fd2 = t->err_fd;
 	}
@@ -1594,7 +1600,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	if (r->sigfd < 0 || r->ep < 0 || r->devnull < 0 ||
 	    epoll_ctl(r->ep, EPOLL_CTL_ADD, r->sigfd, &ev) < 0)
 		goto fail;
-	if (o->capture_bytes > 0 && (r->capfd = spool_open()) < 0)
+	if (o->capture_bytes > 0 && (r->capfd = spool_open(true)) < 0)
 		goto fail;
 	node_init(job->root, NULL);
 	if (o->npaths && select_paths(r) < 0)

@@ -73,7 +73,7 @@ struct spawn {
 	bool path_lookup;
 };
 
-int spool_open(void);
+int spool_open(bool big);
 void event(struct run *r, struct grpx_event e);
 int spool_reopen(int fd);
 int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2);

@@ -34,7 +34,7 @@ static int handoff(struct grpx_node *c)
 		c->res_head = c->res_tail = NULL;
 		return fd;
 	}
-	fd = spool_open();
+	fd = spool_open(true);
 	for (; fd >= 0 && h; h = h->res_next) {
 		off_t off = 0, len = (off_t)h->stdout_bytes;
 		while (off < len) {

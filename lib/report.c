@@ -37,7 +37,7 @@ static void json_ms(FILE *f, double ms)
 	if (ms < 0)
 		fputs("null", f);
 	else
-		fprintf(f, "%.1f", ms);
+		fprintf(f, "%.3f", ms);
 }
 
 static void json_int_or_null(FILE *f, int v, bool null)
