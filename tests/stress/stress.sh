@@ -132,13 +132,14 @@ $(for i in $(seq 1 40); do echo "          - run: 'echo \$\$ >> \$D/pids; sleep 
           - run: 'echo \$\$ >> \$D/pids; sleep 0.25'
 EOF
 
-# Zombies of the run: grpx reaps everything it started (it is a subreaper),
-# so a zombie of ours would be one of the job's commands left to init or to
-# this shell.  Other sessions' zombies on the machine are not counted.
-zombies()
+# Zombies of the run: processes in state Z that are, or are children of,
+# grpx or a recorded pid (a zombie left to init has parent 1, so its own pid
+# must be one of ours).  Other sessions' zombies on the machine do not count.
+zombies() # PID-FILE GRPX-PID
 {
-	ps -eo stat=,pid=,ppid=,comm= | awk -v me=$$ '$1 ~ /^Z/ && ($3 == 1 || $3 == me) &&
-		$4 ~ /^(sh|dash|bash|sleep|seq|sort|head|grpx)$/ { print $2 "(" $4 ")" }'
+	ps -eo stat=,pid=,ppid=,comm= | awk -v f="$1" -v gp="$2" '
+		BEGIN { ours[gp] = 1; while ((getline p < f) > 0) ours[p] = 1 }
+		$1 ~ /^Z/ && (($2 in ours) || ($3 in ours)) { print $2 "(" $4 ", parent " $3 ")" }'
 }
 # pids of live processes whose environment holds the run's marker
 marked()
@@ -147,7 +148,6 @@ marked()
 		sed 's|^/proc/||; s|/environ$||'
 }
 
-z0=$(zombies | wc -l)
 orphans=0 zomb=0 badjson=0 badrc=0 early=0
 set -m # background grpx gets its own process group, SIGINT not ignored
 for ((run = 1; run <= RUNS; run++)); do
@@ -191,11 +191,10 @@ for ((run = 1; run <= RUNS; run++)); do
 		fail "run $run (SIGINT after ${ms}ms, -o $out): left behind:$alive $left"
 		for p in $(cat "$D/pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	fi
-	z=$(zombies | wc -l)
-	if [ "$z" -gt "$z0" ]; then
+	z=$(zombies "$D/pids" "$gp")
+	if [ -n "$z" ]; then
 		zomb=$((zomb + 1))
-		fail "run $run (SIGINT after ${ms}ms, -o $out): zombies: $(zombies | tr '\n' ' ')"
-		z0=$z
+		fail "run $run (SIGINT after ${ms}ms, -o $out): zombies: $(echo $z)"
 	fi
 	printf '%s %s\n' "$ms" "$(jq -r '[.. | objects | select(.kind == "task") | .status] | group_by(.) | map("\(.[0])=\(length)") | join(",")' "$D/r.json" 2>/dev/null)" >>"$T/int.log"
 done
