@@ -105,15 +105,9 @@ static void capture(struct run *r, struct grpx_node *t)
 		off_t in = 0;
 		if (want > r->o->capture_bytes)
 			want = r->o->capture_bytes;
-		*lens[i] = 0;
-		while (in < want) {
-			off_t out = r->capend;
-			ssize_t k = copy_file_range(fds[i], &in, r->capfd, &out, (size_t)(want - in), 0);
-			if (k <= 0)
-				break;
-			r->capend += k;
-			*lens[i] += (int32_t)k;
-		}
+		off_t out = r->capend;
+		*lens[i] = (int32_t)spool_copy(fds[i], in, want, r->capfd, &out);
+		r->capend = out;
 	}
 }
 

@@ -74,6 +74,7 @@ struct spawn {
 };
 
 int spool_open(bool big);
+int64_t spool_copy(int in, off_t off, int64_t len, int out, off_t *outoff);
 void event(struct run *r, struct grpx_event e);
 int spool_reopen(int fd);
 int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2);

@@ -35,14 +35,9 @@ static int handoff(struct grpx_node *c)
 		return fd;
 	}
 	fd = spool_open(true);
-	for (; fd >= 0 && h; h = h->res_next) {
-		off_t off = 0, len = (off_t)h->stdout_bytes;
-		while (off < len) {
-			ssize_t n = copy_file_range(h->out_fd, &off, fd, NULL, (size_t)(len - off), 0);
-			if (n <= 0)
-				break;
-		}
-	}
+	off_t end = 0;
+	for (; fd >= 0 && h; h = h->res_next)
+		spool_copy(h->out_fd, 0, h->stdout_bytes, fd, &end);
 	return fd;
 }
 

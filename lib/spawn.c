@@ -58,6 +58,42 @@ int spool_open(bool big)
 	return fd;
 }
 
+/*
+ * Copy `len` bytes of spool `in` from offset `off` to `out` at *outoff, in
+ * the kernel when both are on one file system, else through a small
+ * buffer.  Returns the bytes copied.
+ */
+int64_t spool_copy(int in, off_t off, int64_t len, int out, off_t *outoff)
+{
+	int64_t done = 0;
+	char buf[16384];
+
+	while (done < len) {
+		ssize_t k = copy_file_range(in, &off, out, outoff, (size_t)(len - done), 0);
+		if (k > 0) {
+			done += k;
+			continue;
+		}
+		if (k == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		/* another file system, or no copy_file_range here */
+		k = pread(in, buf, (size_t)(len - done) < sizeof buf ? (size_t)(len - done) : sizeof buf, off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		ssize_t w = pwrite(out, buf, (size_t)k, *outoff);
+		if (w <= 0)
+			break;
+		off += w;
+		*outoff += w;
+		done += w;
+	}
+	return done;
+}
+
 /* A fresh read-only description of spool `fd`, at offset 0. */
 int spool_reopen(int fd)
 {
