@@ -6,6 +6,10 @@
 
 #include "internal.h"
 
+/* The longest delay, stagger or backoff (about 114 years): the engine keeps
+ * deadlines in microseconds, in an int64. */
+#define MAX_DURATION_MS (1000000LL * 3600 * 1000)
+
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t len, const char *fmt, ...)
 {
@@ -50,6 +54,10 @@ static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
 		if (a->retry_on[i] < 0 || a->retry_on[i] > 255)
 			return fail(err, len, "--retry-on exit code %d is not "
 				    "from 0 to 255", a->retry_on[i]);
+	/* The engine's deadlines are in us: keep them inside int64. */
+	if (a->stagger_ms > MAX_DURATION_MS || a->delay_ms > MAX_DURATION_MS ||
+	    a->initial_ms > MAX_DURATION_MS || a->max_ms > MAX_DURATION_MS)
+		return fail(err, len, "durations must be at most 1000000h");
 	if (a->on_error < -1 || a->on_error > GRPX_ON_CONTINUE ||
 	    a->stagger_ms < -1 || a->delay_ms < -1)
 		return fail(err, len, "invalid option value");
@@ -137,8 +145,8 @@ int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 		    (a->mode != GRPX_RETRY && set_retry(t, a) != 0))
 			goto oom;
 		if (a->mode == GRPX_SCHEDULE && a->delay_ms >= 0)
-			t->delay_ms = i && a->delay_ms > INT64_MAX / (int64_t)i
-				? INT64_MAX : a->delay_ms * (int64_t)i;
+			t->delay_ms = i && a->delay_ms > MAX_DURATION_MS / (int64_t)i
+				? MAX_DURATION_MS : a->delay_ms * (int64_t)i;
 	}
 	*jobp = job;
 	return 0;

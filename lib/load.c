@@ -32,6 +32,9 @@
 #define MAX_NODES 2000000u       /* tasks and groups in a job */
 #define MAX_ALIAS_NODES 10000u   /* nodes that alias uses add, all together */
 #define MAX_FILE (256u << 20)    /* bytes in a job file */
+/* Durations are kept in ms but the engine's deadlines are in us: past this
+ * (about 114 years) a deadline would overflow int64. */
+#define MAX_DURATION_MS (1000000LL * 3600 * 1000)
 
 /* ---- diagnostics ---- */
 
@@ -804,6 +807,9 @@ static void set_dur(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		erry(L, v, errno == ERANGE ? "duration '%.64s' for '%s' is too "
 		     "large" : "malformed duration '%.64s' for '%s'", v->s,
 		     k->name);
+	else if (ms > MAX_DURATION_MS)
+		erry(L, v, "duration '%.64s' for '%s' is too large (at most "
+		     "1000000h)", v->s, k->name);
 	else
 		*FIELD(n, k, int64_t) = ms;
 }

@@ -283,6 +283,15 @@ static void error_classes(void **state)
 		 "malformed duration '-1s' for 'grace'");
 	load_bad("groups: [{run: a, timeout: 99999999999999999h}]\n", 1, 28,
 		 "duration '99999999999999999h' for 'timeout' is too large");
+	/* fuzz/overflow finding: the engine's deadlines are in us, so a
+	 * duration that parses (INT64_MAX ms) must still be refused */
+	load_bad("groups: [{run: a, timeout: 2562047788015h}]\n", 1, 28,
+		 "duration '2562047788015h' for 'timeout' is too large (at most 1000000h)");
+	load_bad("groups: [{mode: schedule, tasks: [{run: a, delay: 1000000h1ms}]}]\n",
+		 1, 51, "duration '1000000h1ms' for 'delay' is too large (at most 1000000h)");
+	load_bad("groups: [{run: a, attempts: 2, backoff: {initial: 9999999h}}]\n", 1, 51,
+		 "duration '9999999h' for 'initial' is too large (at most 1000000h)");
+	grpx_job_free(load_ok("grace: 1000000h\ngroups: [{run: a, timeout: 1000000h}]\n"));
 	load_bad("groups: [{run: a, timeout: [1]}]\n", 1, 28,
 		 "'timeout' must be a duration");
 	load_bad("groups: [{mode: take, tasks: [{run: a}]}]\n", 1, 17,
@@ -617,6 +626,13 @@ static void adhoc_build(void **state)
 	assert_int_equal(g->kids[0]->delay_ms, 0);
 	assert_int_equal(g->kids[2]->delay_ms, 2000);
 	grpx_job_free(job);
+	/* delay x position saturates at the longest duration */
+	a.delay_ms = 3000000000000; /* 833333h20m */
+	assert_int_equal(grpx_job_adhoc(&a, cmds, 3, &job, err, sizeof err), 0);
+	g = grpx_job_find(job, "schedule");
+	assert_int_equal(g->kids[1]->delay_ms, 3000000000000);
+	assert_int_equal(g->kids[2]->delay_ms, 3600000000000);
+	grpx_job_free(job);
 
 	a = adhoc_defaults(GRPX_SIZED);
 	assert_int_equal(grpx_job_adhoc(&a, cmds, 0, &job, err, sizeof err), 0);
@@ -645,6 +661,8 @@ static void adhoc_errors(void **state)
 		{ GRPX_ALL, -1, -1, -1, -1, 5, 3, "--delay does not apply to mode 'all'" },
 		{ GRPX_RETRY, -1, -1, -1, -1, -1, 2, "retry takes exactly one command" },
 		{ GRPX_RACE, -1, -1, -1, -1, -1, 0, "mode 'race' needs a command" },
+		{ GRPX_SCHEDULE, -1, -1, -1, -1, INT64_MAX, 3, "durations must be at most 1000000h" },
+		{ GRPX_RACE, -1, -1, -1, 3600000000001, -1, 3, "durations must be at most 1000000h" },
 	};
 	char *cmds[] = { "a", "b", "c" };
 	struct grpx_job *job;
