@@ -462,6 +462,7 @@ static void skip_tree(struct run *r, struct grpx_node *n, int why,
 	n->state = T_DONE;
 	n->why = (uint8_t)why;
 	n->cause = cause;
+	close_fd(&n->in_fd);
 	timer_disarm(r, n, 0);
 	timer_disarm(r, n, 1);
 	for (uint32_t i = 0; i < n->nkids; i++)
@@ -796,6 +797,7 @@ static void pump(struct run *r)
 
 static void node_ended(struct run *r, struct grpx_node *n)
 {
+	close_fd(&n->in_fd); /* the spool a waterfall handed it, read or not */
 	n->state = T_DONE;
 	if (n->end_ms < 0 || n->kind == NODE_TASK)
 		n->end_ms = rel_ms(r);
@@ -1312,6 +1314,7 @@ static void node_release(struct run *r, struct grpx_node *n)
 	group_discard(r, n, false);
 	close_fd(&n->out_fd);
 	close_fd(&n->err_fd);
+	close_fd(&n->in_fd);
 	for (uint32_t i = 0; i < n->nkids; i++)
 		node_release(r, n->kids[i]);
 }

@@ -113,7 +113,7 @@ struct grpx_node {
 	pid_t pid;                 /* -1 once reaped or never started */
 	pid_t pgid;                /* its process group while it may have members, else -1 */
 	int out_fd, err_fd;        /* spool or pipe read ends we own, -1 */
-	int in_fd;                 /* stdin handed in (waterfall), borrowed, -1 */
+	int in_fd;                 /* spool a waterfall handed it as stdin; owned, closed when it ends */
 	int exit_code;             /* -1: none */
 	int signal;                /* 0: none */
 	uint32_t attempt;          /* 1-based, current or last attempt */

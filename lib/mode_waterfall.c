@@ -43,10 +43,6 @@ static int handoff(struct grpx_node *c)
 
 static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
-	if (c->index > 0 && c->in_fd >= 0) {
-		close(c->in_fd);
-		c->in_fd = -1;
-	}
 	if (c->status != GRPX_OK) {
 		group_discard(r, c, false);
 		group_note_error(g, c);
