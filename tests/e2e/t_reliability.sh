@@ -14,7 +14,7 @@ groups:
   - name: g
     mode: errgroup
     tasks:
-      - {name: loud, run: "echo \$\$ > $T/loud.pid; while :; do echo y; done"}
+      - {name: loud, run: "echo \$\$ > $T/loud.pid; while [ ! -s $T/quiet.pid ]; do sleep 0.01; done; while :; do echo y; done"}
       - {name: quiet, run: "echo \$\$ > $T/quiet.pid; exec sleep 100"}
 EOF
 t0=$(now)
@@ -50,6 +50,52 @@ if [ -c /dev/full ]; then
 	note "stdout on /dev/full: exit $RC, stderr: $(head -c 200 "$T/err")"
 	expect_match "stdout on /dev/full: the write error is reported" "No space left on device" "$(cat "$T/err")"
 fi
+
+# --- a stalled stdout (a reader that stops reading, like a paused pager) ---
+# grpx must keep its promises while its own writes would block: the run's
+# --timeout still fires, and SIGTERM still cancels and ends the run.
+mkfifo "$T/stall"
+sleep 4 <"$T/stall" &
+reader=$!
+BG_PIDS="$BG_PIDS $reader"
+set -m
+"$GRPX" errgroup -o prefix --timeout 1s --grace 200ms --report "$T/stall.json" \
+	"echo \$\$ > $T/stall.pid; exec yes" >"$T/stall" 2>"$T/err" </dev/null &
+GP=$!
+BG_PIDS="$BG_PIDS $GP"
+set +m
+t0=$(now)
+{ wait "$GP"; } 2>/dev/null
+RC=$?
+elapsed=$(since "$t0")
+kill "$reader" 2>/dev/null
+expect_lt "stalled stdout: --timeout 1s still ends the run on time" "$elapsed" 3
+expect_eq "stalled stdout: exit 124 (the run's timeout)" 124 "$RC"
+expect_gone "stalled stdout: task gone" "$T/stall.pid"
+
+rm -f "$T/stall.pid"
+sleep 4 <"$T/stall" &
+reader=$!
+BG_PIDS="$BG_PIDS $reader"
+set -m
+"$GRPX" errgroup -o prefix --grace 200ms --report "$T/stall2.json" \
+	"echo \$\$ > $T/stall.pid; exec yes" >"$T/stall" 2>"$T/err" </dev/null &
+GP=$!
+BG_PIDS="$BG_PIDS $GP"
+set +m
+wait_for "$T/stall.pid"
+sleep 0.5
+t0=$(now)
+kill -TERM "$GP"
+{ wait "$GP"; } 2>/dev/null
+RC=$?
+elapsed=$(since "$t0")
+kill "$reader" 2>/dev/null
+expect_lt "stalled stdout: SIGTERM handled promptly" "$elapsed" 2
+expect_eq "stalled stdout: dies by SIGTERM (143)" 143 "$RC"
+expect_eq "stalled stdout: report says interrupted by SIGTERM" "interrupted 143" \
+	"$(json "$T/stall2.json" '"\(.status) \(.exit_code)"')"
+expect_gone "stalled stdout: task gone after SIGTERM" "$T/stall.pid"
 
 # --- a stopped task still dies on cancel (SIGTERM, then SIGCONT) ---
 # grace 5s: only SIGCONT after SIGTERM makes it end well before the grace.
