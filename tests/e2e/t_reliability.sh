@@ -161,6 +161,16 @@ expect_rc "stopped grandchild left behind" 0
 expect_lt "stopped grandchild killed without waiting the 5s grace" "$ELAPSED" 3
 expect_gone "stopped grandchild gone" "$T/gc.pid"
 
+# A task that leaves 300 children behind and a TERM-ignoring escapee that
+# forks without end: all killed and reaped after the grace.
+rm -f "$T/storm.pid"
+g errgroup --grace 300ms "export STORM_MARK=$T; for i in \$(seq 300); do sleep 100 & echo \$! >> $T/storm.pid; done;
+	setsid sh -c 'trap \"\" TERM; echo \$\$ >> $T/storm.pid; while :; do sleep 0.01 & done' & echo main-done"
+expect_rc "fork storm" 0
+expect_lt "fork storm: over soon after the grace" "$ELAPSED" 5
+expect_gone "fork storm: 300 children and the forking escapee gone" "$T/storm.pid"
+check "fork storm: nothing of the task left" test -z "$(grep -lzxF "STORM_MARK=$T" /proc/[0-9]*/environ 2>/dev/null)"
+
 # --- spawn failures ---
 cat >"$T/missing.yaml" <<EOF
 groups:
