@@ -165,7 +165,8 @@ expect_gone "stopped grandchild gone" "$T/gc.pid"
 # forks without end: all killed and reaped after the grace.
 rm -f "$T/storm.pid"
 g errgroup --grace 300ms "export STORM_MARK=$T; for i in \$(seq 300); do sleep 100 & echo \$! >> $T/storm.pid; done;
-	setsid sh -c 'trap \"\" TERM; echo \$\$ >> $T/storm.pid; while :; do sleep 0.01 & done' & echo main-done"
+	setsid sh -c 'trap \"\" TERM; echo \$\$ >> $T/storm.pid; while :; do sleep 0.01 & done' &
+	while [ \$(wc -l < $T/storm.pid) -lt 301 ]; do sleep 0.01; done; echo main-done"
 expect_rc "fork storm" 0
 expect_lt "fork storm: over soon after the grace" "$ELAPSED" 5
 expect_gone "fork storm: 300 children and the forking escapee gone" "$T/storm.pid"
