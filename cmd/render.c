@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,11 +35,38 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Write all of buf to fd; -1 when the reader is gone (EPIPE) or fd broke. */
+/* Can writes to fd stall on a reader (a pipe or socket)?  Asked once. */
+static int may_stall(int fd)
+{
+	static int known[3], stalls[3];
+	struct stat st;
+
+	if (fd < 0 || fd > 2)
+		return 0;
+	if (!known[fd]) {
+		known[fd] = 1;
+		stalls[fd] = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	}
+	return stalls[fd];
+}
+
+/*
+ * Write all of buf to fd.  Returns 0; -1 when the reader is gone (EPIPE) or
+ * fd broke; -2 when the run needed grpx back while the reader stalled
+ * (then the rest is dropped).  Where a reader may stall, write only what
+ * the pipe is known to take, so that grpx never blocks in write(2).
+ */
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
+		size_t chunk = len;
+		if (may_stall(fd)) {
+			if (grpx_output_wait(fd) < 0)
+				return -2;
+			if (chunk > PIPE_BUF)
+				chunk = PIPE_BUF;
+		}
+		ssize_t n = write(fd, buf, chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
@@ -161,9 +191,12 @@ static int put_tagged(struct render *r, const struct grpx_node *n, int fd, const
 	if (t < 0 || (size_t)t >= sizeof tag)
 		t = 0;
 	progress_clear(r);
-	if (write_all(fd, tag, (size_t)t) < 0 || write_all(fd, s, len) < 0)
-		return -1;
-	return len && s[len - 1] == '\n' ? 0 : write_all(fd, "\n", 1);
+	int rc = write_all(fd, tag, (size_t)t);
+	if (rc == 0)
+		rc = write_all(fd, s, len);
+	if (rc == 0 && !(len && s[len - 1] == '\n'))
+		rc = write_all(fd, "\n", 1);
+	return rc;
 }
 
 /* Tag every whole line of buf; keep the unterminated tail in l. */
@@ -181,8 +214,9 @@ static int tag_lines(struct render *r, struct line *l, int fd, const char *buf, 
 		buf += take;
 		len -= take;
 		if (cut || (nl && l->len && l->buf[l->len - 1] == '\n')) {
-			if (put_tagged(r, l->n, fd, l->buf, l->len, l->cont) < 0)
-				return -1;
+			int rc = put_tagged(r, l->n, fd, l->buf, l->len, l->cont);
+			if (rc < 0)
+				return rc;
 			l->cont = cut;
 			l->len = 0;
 		}
@@ -265,7 +299,19 @@ int render_emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t 
 		return rc;
 	}
 	while (off < len) { /* byte-exact, in the kernel where it can */
-		ssize_t k = sendfile(out, fd, &off, (size_t)(len - off));
+		ssize_t k;
+		if (may_stall(out)) { /* never block on a stalled reader */
+			k = splice(fd, &off, out, NULL, (size_t)(len - off), SPLICE_F_NONBLOCK);
+			if (k < 0 && errno == EAGAIN) {
+				if (grpx_output_wait(out) < 0)
+					return -2;
+				continue;
+			}
+			if (k < 0 && (errno == EINVAL || errno == ENOSYS))
+				k = 0; /* no splice for this pair: copy below */
+		} else {
+			k = sendfile(out, fd, &off, (size_t)(len - off));
+		}
 		if (k > 0 || (k < 0 && errno == EINTR))
 			continue;
 		if (k < 0 && errno == EPIPE) {
@@ -283,8 +329,9 @@ int render_emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t 
 			continue;
 		if (k <= 0)
 			break;
-		if (write_all(out, buf, (size_t)k) < 0)
-			return -1;
+		int rc = write_all(out, buf, (size_t)k);
+		if (rc < 0)
+			return rc;
 		off += k;
 	}
 	return 0;

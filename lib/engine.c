@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -281,7 +282,7 @@ static void emit(struct run *r, struct grpx_node *t, int stream, int fd)
 
 	if (len <= 0 || !r->o->emit || r->out_broken)
 		return;
-	if (r->o->emit(r->o->ctx, t, stream, fd, (off_t)len) < 0) {
+	if (r->o->emit(r->o->ctx, t, stream, fd, (off_t)len) == -1) {
 		r->out_broken = true;
 		interrupt(r, SIGPIPE);
 	}
@@ -325,7 +326,7 @@ static void pipe_read(struct run *r, struct grpx_node *t, int stream)
 		if (stream == GRPX_STDERR)
 			slurm_scan(t, r->buf, (size_t)n);
 		if (r->o->chunk && !r->out_broken &&
-		    r->o->chunk(r->o->ctx, t, stream, r->buf, (size_t)n) < 0) {
+		    r->o->chunk(r->o->ctx, t, stream, r->buf, (size_t)n) == -1) {
 			r->out_broken = true;
 			interrupt(r, SIGPIPE);
 		}
@@ -1258,15 +1259,66 @@ static int pending_signal(struct run *r)
 	return sig;
 }
 
-static void read_signals(struct run *r)
+/* Take what the signalfd holds: children to reap, a signal to act on. */
+static void take_signals(struct run *r)
 {
 	struct signalfd_siginfo si;
 	ssize_t n;
 
-	while ((n = read(r->sigfd, &si, sizeof si)) == (ssize_t)sizeof si || (n < 0 && errno == EINTR))
-		if (n > 0 && si.ssi_signo != SIGCHLD)
+	while ((n = read(r->sigfd, &si, sizeof si)) == (ssize_t)sizeof si || (n < 0 && errno == EINTR)) {
+		if (n <= 0)
+			continue;
+		if (si.ssi_signo == SIGCHLD)
+			r->chld_pending = true;
+		else if (!r->sig_pending)
+			r->sig_pending = (int)si.ssi_signo;
+		else /* a second one while the first waits: both count */
 			interrupt(r, (int)si.ssi_signo);
+	}
+}
+
+static void read_signals(struct run *r)
+{
+	take_signals(r);
+	if (r->sig_pending) {
+		int sig = r->sig_pending;
+		r->sig_pending = 0;
+		interrupt(r, sig);
+	}
+	r->chld_pending = false;
 	reap(r);
+}
+
+static struct run *current_run; /* the run in progress, for grpx_output_wait() */
+
+int grpx_output_wait(int fd)
+{
+	struct run *r = current_run;
+	struct pollfd p[2] = { { .fd = fd, .events = POLLOUT }, { .fd = -1, .events = POLLIN } };
+
+	if (r)
+		p[1].fd = r->sigfd;
+	for (;;) {
+		int timeout = -1;
+		if (r && (r->signal || r->sig_pending || r->outcome == GRPX_RUN_TIMEOUT)) {
+			timeout = 0; /* the run is ending: do not wait for a stalled reader */
+		} else if (r && r->job->root->tm[0].slot >= 0) {
+			int64_t us = r->job->root->tm[0].at - run_now(r);
+			timeout = us <= 0 ? 0 : (int)((us + 999) / 1000);
+		}
+		int n = poll(p, 2, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && p[0].revents)
+			return 0; /* writable, or an error that write() will tell */
+		if (n > 0 && p[1].revents) {
+			take_signals(r);
+			if (!r->sig_pending)
+				continue; /* only SIGCHLD: the loop reaps later */
+		}
+		errno = EINTR;
+		return -1;
+	}
 }
 
 /* --- setup and teardown --- */
@@ -1401,6 +1453,8 @@ static void loop(struct run *r)
 	struct epoll_event ev[64];
 
 	for (;;) {
+		if (r->sig_pending || r->chld_pending)
+			read_signals(r);
 		dispatch(r);
 		pump(r);
 		if (r->done_head)
@@ -1608,6 +1662,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	r->outcome = GRPX_RUN_OK;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
+	current_run = r;
 	int early = pending_signal(r);
 	if (early) { /* it came while the caller loaded the job: run nothing */
 		r->signal = early;
@@ -1617,6 +1672,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		group_start(r, job->root);
 	}
 	loop(r);
+	current_run = NULL;
 	reap_escapees(r);
 	if (r->outcome == GRPX_RUN_OK && job->root->status != GRPX_OK)
 		r->outcome = GRPX_RUN_FAILED;

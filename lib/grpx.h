@@ -174,12 +174,14 @@ struct grpx_opts {
 	void *ctx;            /* passed to the callbacks */
 	/*
 	 * emit: write `len` bytes of spool file `fd` (from offset 0; do not
-	 * close it) as node's output on `stream`.  Return 0, or -1 when the
-	 * destination is gone (EPIPE): the run is then interrupted.
+	 * close it) as node's output on `stream`.  Return 0; -1 when the
+	 * destination is gone (EPIPE): the run is then interrupted; or -2
+	 * when grpx_output_wait() gave up: the rest of it is dropped.
 	 */
 	int (*emit)(void *ctx, const struct grpx_node *n, int stream, int fd,
 		    off_t len);
-	/* chunk: `len` bytes read live from node's pipe; len 0 means EOF. */
+	/* chunk: `len` bytes read live from node's pipe; len 0 means EOF.
+	 * Returns as emit() does. */
 	int (*chunk)(void *ctx, const struct grpx_node *n, int stream,
 		     const char *buf, size_t len);
 	/* event: called as things happen; must not block for long. */
@@ -218,6 +220,14 @@ int grpx_report_junit(const struct grpx_run *r, const char *path);
 /* Chrome Trace Event JSON: one complete event per task attempt. */
 int grpx_report_trace(const struct grpx_run *r, const char *path);
 void grpx_run_free(struct grpx_run *r);
+
+/*
+ * For the emit and chunk callbacks: wait until `fd` (a pipe or socket that
+ * may stall) can take PIPE_BUF more bytes.  Returns 0, or -1 when the run
+ * needs grpx back first: a signal came, or the run's own timeout expired;
+ * the caller should then give up this piece of output (return -2).
+ */
+int grpx_output_wait(int fd);
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);
