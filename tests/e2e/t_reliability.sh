@@ -172,6 +172,24 @@ expect_lt "fork storm: over soon after the grace" "$ELAPSED" 5
 expect_gone "fork storm: 300 children and the forking escapee gone" "$T/storm.pid"
 check "fork storm: nothing of the task left" test -z "$(grep -lzxF "STORM_MARK=$T" /proc/[0-9]*/environ 2>/dev/null)"
 
+# --- huge durations: a clear error or a correct run, never a wrapped-around
+# deadline (the engine keeps deadlines in microseconds, in an int64) ---
+g errgroup --timeout 2562047788015h 'echo hi'
+check "--timeout 2562047788015h: runs (0) or is refused (2), does not time out at once (got $RC)" \
+	test "$RC" = 0 -o "$RC" = 2
+g errgroup --grace 2562047788015h --timeout 300ms 'sleep 5'
+check "--grace 2562047788015h: the run's timeout still ends it (124) or refused (2) (got $RC)" \
+	test "$RC" = 124 -o "$RC" = 2
+cat >"$T/backoff.yaml" <<EOF
+groups:
+  - {name: r, mode: retry, attempts: 4, backoff: {initial: 10ms, factor: 1e18}, tasks: [{run: "echo x >> $T/tries; exit 1"}]}
+EOF
+rm -f "$T/tries"
+g run --timeout 500ms "$T/backoff.yaml"
+expect_rc "backoff growing past int64 microseconds: waits until the run's timeout" 124
+expect_eq "backoff growing past int64 microseconds: two tries (10ms, then an endless wait)" 2 \
+	"$(wc -l <"$T/tries" 2>/dev/null | tr -d ' ')"
+
 # --- spawn failures ---
 cat >"$T/missing.yaml" <<EOF
 groups:
