@@ -49,9 +49,14 @@ int64_t run_now(struct run *r)
 	return mono_us();
 }
 
+int64_t deadline_after(int64_t now, int64_t ms)
+{
+	return ms > (INT64_MAX - now) / 1000 ? INT64_MAX : now + ms * 1000;
+}
+
 void timer_after(struct run *r, struct grpx_node *n, int which, int64_t ms)
 {
-	timer_arm(r, n, which, run_now(r) + ms * 1000);
+	timer_arm(r, n, which, deadline_after(run_now(r), ms));
 }
 
 static double rel_ms(struct run *r)
@@ -606,7 +611,7 @@ static void group_start(struct run *r, struct grpx_node *g)
 	event(r, (struct grpx_event){ .kind = GRPX_EV_START, .node = g });
 	int64_t timeout = !g->up && r->o->timeout_ms >= 0 ? r->o->timeout_ms : g->timeout_ms;
 	if (timeout >= 0)
-		timer_arm(r, g, 0, g->started_at + timeout * 1000);
+		timer_arm(r, g, 0, deadline_after(g->started_at, timeout));
 	if (g->nkids == 0) /* only ad-hoc groups with no commands */
 		group_decide(r, g, GRPX_OK, WHY_NONE, NULL);
 	else if (mode_ops_of(g)->begin)
@@ -836,6 +841,8 @@ int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt)
 		d *= b->factor >= 1 ? b->factor : 2;
 	if (b->max_ms >= 0 && d > (double)b->max_ms)
 		d = (double)b->max_ms;
+	if (d > 3.6e12) /* 1000000h, the longest duration a job file may say */
+		d = 3.6e12;
 	if (b->jitter) { /* equal jitter: half fixed, half random */
 		if (!rand_state)
 			rand_state = (uint64_t)mono_ms() * 6364136223846793005u ^ (uint64_t)getpid();

@@ -214,6 +214,8 @@ void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at);
 void timer_disarm(struct run *r, struct grpx_node *n, int which);
 /* The run's clock: CLOCK_MONOTONIC in microseconds, as timers use. */
 int64_t run_now(struct run *r);
+/* now + ms, in the run's microseconds, saturating instead of wrapping. */
+int64_t deadline_after(int64_t now, int64_t ms);
 /* Arm n's timer `which` to fire `ms` milliseconds from now. */
 void timer_after(struct run *r, struct grpx_node *n, int which, int64_t ms);
 

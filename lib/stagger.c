@@ -11,7 +11,7 @@
 static void arm_next(struct run *r, struct grpx_node *g)
 {
 	if (g->emitted < g->nkids)
-		timer_arm(r, g, 1, g->started_at + (int64_t)g->emitted * g->stagger_ms * 1000);
+		timer_arm(r, g, 1, deadline_after(g->started_at, (int64_t)g->emitted * g->stagger_ms));
 }
 
 void stagger_begin(struct run *r, struct grpx_node *g)
