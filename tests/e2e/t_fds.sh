@@ -95,7 +95,9 @@ leakjob() # N FILE
 		echo "    tasks:"
 		for ((i = 0; i < $1; i++)); do echo "      - run: 'true'"; done
 		echo "  - name: count"
-		echo "    run: 'ls /proc/\$PPID/fd | wc -l'"
+		# the pause lets grpx close its ends of this task's own pipes, which
+		# it does right after posix_spawn returns, racing with the shell
+		echo "    run: 'sleep 0.2; ls /proc/\$PPID/fd | wc -l'"
 	} >"$2"
 }
 leakjob 10 "$T/small.yaml"
