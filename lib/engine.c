@@ -35,6 +35,46 @@ static void task_kill(struct run *r, struct grpx_node *t);
 static int64_t fd_size(int fd);
 static void attempt_over(struct run *r, struct grpx_node *t);
 static void task_launch(struct run *r, struct grpx_node *t);
+
+static void queue_push(struct queue *q, struct grpx_node *t)
+{
+	t->jq = q;
+	t->jq_prev = q->tail;
+	t->jq_next = NULL;
+	if (q->tail)
+		q->tail->jq_next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+/* Take t out of the queue it waits in, if any: O(1). */
+static void queue_remove(struct grpx_node *t)
+{
+	struct queue *q = t->jq;
+
+	if (!q)
+		return;
+	if (t->jq_prev)
+		t->jq_prev->jq_next = t->jq_next;
+	else
+		q->head = t->jq_next;
+	if (t->jq_next)
+		t->jq_next->jq_prev = t->jq_prev;
+	else
+		q->tail = t->jq_prev;
+	t->jq = NULL;
+	t->jq_prev = t->jq_next = NULL;
+}
+
+static struct grpx_node *queue_pop(struct queue *q)
+{
+	struct grpx_node *t = q->head;
+
+	if (t)
+		queue_remove(t);
+	return t;
+}
 static void node_ended(struct run *r, struct grpx_node *n);
 static void group_start(struct run *r, struct grpx_node *g);
 static void group_check_end(struct run *r, struct grpx_node *g);
@@ -738,32 +778,15 @@ static void task_launch(struct run *r, struct grpx_node *t)
 	if (t->stdin_inherit && r->tty_holder && r->tty_holder != t) {
 		/* one running task at a time may read our stdin */
 		t->state = T_QUEUED;
-		t->jq_next = NULL;
-		list_append(&r->tq_head, &r->tq_tail, t, t, offsetof(struct grpx_node, jq_next));
+		queue_push(&r->tty_q, t);
 		return;
 	}
 	if (r->o->jobs > 0 && r->tasks_running >= r->o->jobs) {
 		t->state = T_QUEUED;
-		t->jq_next = NULL;
-		list_append(&r->jq_head, &r->jq_tail, t, t,
-			    offsetof(struct grpx_node, jq_next));
+		queue_push(&r->jobs_q, t);
 		return;
 	}
 	task_spawn(r, t);
-}
-
-/* Pop the first task of a queue (linked through jq_next). */
-static struct grpx_node *queue_pop(struct grpx_node **head, struct grpx_node **tail)
-{
-	struct grpx_node *t = *head;
-
-	if (t) {
-		*head = t->jq_next;
-		if (!*head)
-			*tail = NULL;
-		t->jq_next = NULL;
-	}
-	return t;
 }
 
 /* May a queued task still start?  Not once its group stopped starting. */
@@ -771,8 +794,6 @@ static bool still_wanted(struct run *r, struct grpx_node *t)
 {
 	struct grpx_node *g = t->up;
 
-	if (t->state != T_QUEUED)
-		return false; /* canceled while it waited */
 	if (!g->verdict && !g->draining && !r->signal)
 		return true;
 	t->status = t->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
@@ -789,14 +810,18 @@ static bool still_wanted(struct run *r, struct grpx_node *t)
  */
 static void pump(struct run *r)
 {
-	while (!r->tty_holder && r->tq_head) {
-		struct grpx_node *t = queue_pop(&r->tq_head, &r->tq_tail);
+	while (!r->tty_holder && r->tty_q.head) {
+		struct grpx_node *t = queue_pop(&r->tty_q);
 		if (still_wanted(r, t))
 			task_launch(r, t);
 	}
-	while (r->jq_head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
-		struct grpx_node *t = queue_pop(&r->jq_head, &r->jq_tail);
-		if (still_wanted(r, t))
+	while (r->jobs_q.head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
+		struct grpx_node *t = queue_pop(&r->jobs_q);
+		if (!still_wanted(r, t))
+			continue;
+		if (t->stdin_inherit && r->tty_holder && r->tty_holder != t)
+			queue_push(&r->tty_q, t); /* a slot, but the terminal is taken */
+		else
 			task_spawn(r, t);
 	}
 }
@@ -1039,8 +1064,9 @@ static void group_timeout(struct run *r, struct grpx_node *g)
 /* QUEUED x cancel: this attempt never started. */
 static void t_unqueue(struct run *r, struct grpx_node *t)
 {
+	queue_remove(t);
 	t->status = t->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
-	node_ended(r, t); /* pump() drops it from its queue when it gets there */
+	node_ended(r, t);
 }
 
 /* WAIT x cancel: it had started, so it is canceled, not skipped. */
@@ -1353,7 +1379,9 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->next = n->running = n->ended = n->nok = n->nbad = n->emitted = 0;
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
-	n->q_next = n->jq_next = NULL;
+	n->q_next = n->jq_prev = n->jq_next = NULL;
+	n->jq = NULL;
+	n->rq_head = n->rq_tail = NULL;
 	n->verdict = n->draining = n->kill_sent = n->reaped = false;
 	n->counted = n->out_pipe = n->err_pipe = false;
 	n->pick = n->npicked = 0;
@@ -1366,6 +1394,7 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 
 static void node_release(struct run *r, struct grpx_node *n)
 {
+	queue_remove(n);
 	timer_disarm(r, n, 0);
 	timer_disarm(r, n, 1);
 	pipe_close(r, n, GRPX_STDOUT);
@@ -1485,6 +1514,12 @@ static void loop(struct run *r)
 		if (r->drain)
 			drain_scan(r);
 		int64_t now = run_now(r);
+		if ((top = heap_top(&r->heap)) && top->at <= now) {
+			/* what exited before the deadline counts first (after a
+			 * SIGSTOP of grpx, say, both arrive in one wake-up) */
+			read_signals(r);
+			dispatch(r);
+		}
 		while ((top = heap_top(&r->heap)) && top->at <= now) {
 			struct grpx_node *t = top->n;
 			int which = top->which;
@@ -1583,6 +1618,16 @@ static void ensure_std_fds(void)
 		}
 }
 
+/* Skipped, reason "not selected": no event, nothing ran. */
+static void mark_unselected(struct grpx_node *n)
+{
+	n->status = GRPX_SKIPPED;
+	n->state = T_DONE;
+	n->why = WHY_NONE;
+	for (uint32_t i = 0; i < n->nkids; i++)
+		mark_unselected(n->kids[i]);
+}
+
 /* Run only the nodes named by o->paths: they become the root's children. */
 static int select_paths(struct run *r)
 {
@@ -1615,7 +1660,7 @@ static int select_paths(struct run *r)
 	r->saved_nkids = root->nkids;
 	node_init(root, NULL);
 	for (size_t i = 0; i < root->nkids; i++)
-		skip_tree(r, root->kids[i], WHY_NONE, NULL);
+		mark_unselected(root->kids[i]);
 	root->kids = sel;
 	root->nkids = (uint32_t)k;
 	for (size_t i = 0; i < k; i++)

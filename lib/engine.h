@@ -37,9 +37,9 @@ struct run {
 	struct pidmap { pid_t *k; struct grpx_node **v; size_t cap, n; } pids;
 	long tasks_running;         /* against o->jobs */
 	uint32_t ncpu;              /* the default limit of sized groups */
-	struct grpx_node *jq_head, *jq_tail; /* tasks waiting for a --jobs slot */
+	struct queue jobs_q;        /* tasks waiting for a --jobs slot */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
-	struct grpx_node *tq_head, *tq_tail; /* tasks waiting for it */
+	struct queue tty_q;         /* tasks waiting for it */
 	struct grpx_node *drain;    /* tasks in T_DRAIN */
 	struct grpx_node *done_head, *done_tail; /* ended, to hand to their groups */
 	uint64_t err_stamp;

@@ -57,6 +57,11 @@ enum reason {
 	WHY_TIMEOUT      /* the run's own timeout */
 };
 
+/* A FIFO of waiting tasks, linked through jq_prev/jq_next (engine.c). */
+struct queue {
+	struct grpx_node *head, *tail;
+};
+
 struct grpx_node {
 	/* --- job model: filled by the loader --- */
 	struct grpx_node *parent;  /* NULL for the root */
@@ -136,7 +141,8 @@ struct grpx_node {
 	struct grpx_node *res_head, *res_tail, *res_next; /* stdout spools held */
 	struct grpx_node *err_head, *err_tail, *err_next; /* causes of failure */
 	struct grpx_node *q_next;  /* draining list, ended list, ready list, picks */
-	struct grpx_node *jq_next; /* the run's --jobs queue */
+	struct grpx_node *jq_prev, *jq_next; /* a waiting queue of the run: */
+	struct queue *jq;          /* which one (--jobs or the terminal), or NULL */
 	struct grpx_node *rq_head, *rq_tail; /* schedule: children whose time came */
 };
 

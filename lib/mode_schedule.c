@@ -9,7 +9,7 @@
 #include "engine.h"
 
 /* Monotonic ms of an `at` moment: RFC 3339, or the next local HH:MM:SS. */
-static int64_t at_due(struct run *r, const struct at_spec *at)
+static int64_t at_due(int64_t started_at, const struct at_spec *at)
 {
 	struct timespec now;
 	int64_t wall, due;
@@ -34,7 +34,7 @@ static int64_t at_due(struct run *r, const struct at_spec *at)
 				break;
 		}
 	}
-	return run_now(r) + (due > wall ? due - wall : 0) * 1000;
+	return due > wall ? deadline_after(started_at, due - wall) : started_at;
 }
 
 static void begin(struct run *r, struct grpx_node *g)
@@ -46,7 +46,7 @@ static void begin(struct run *r, struct grpx_node *g)
 		if (c->delay_ms >= 0)
 			due += c->delay_ms * 1000;
 		else if (c->at.kind != AT_NONE)
-			due = at_due(r, &c->at);
+			due = at_due(g->started_at, &c->at);
 		timer_arm(r, c, 1, due);
 	}
 }

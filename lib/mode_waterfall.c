@@ -43,11 +43,13 @@ static int handoff(struct grpx_node *c)
 
 static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
+	struct grpx_node *cause = c->err_head ? c->err_head : c; /* before note_error moves it */
+
 	if (c->status != GRPX_OK) {
 		group_discard(r, c, false);
 		group_note_error(g, c);
 		group_decide(r, g, c->status == GRPX_CANCELED ? GRPX_CANCELED : GRPX_FAILED,
-			     WHY_FAILED, c->err_head ? c->err_head : c);
+			     WHY_FAILED, cause);
 		return;
 	}
 	if (c->index + 1 == g->nkids) {
@@ -58,11 +60,8 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 	struct grpx_node *n = g->kids[c->index + 1];
 	n->in_fd = handoff(c);
 	group_discard(r, c, false);
-	if (n->in_fd < 0) {
-		n->status = GRPX_ERROR; /* no spool to hand on: the next stage cannot start */
-		group_note_error(g, c);
+	if (n->in_fd < 0) /* no spool to hand on (out of fds): the rest cannot run */
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, c);
-	}
 }
 
 const struct mode_ops mode_waterfall = {

@@ -10,7 +10,7 @@ groups:
     mode: errgroup
     tasks:
       - {name: bg, run: "sleep 300 & echo \$! > $T/bg.pid; echo bg-done"}
-      - {name: nested, run: "(sleep 300 & echo \$! > $T/nested.pid) & echo nested-done"}
+      - {name: nested, run: "(sleep 300 & echo \$! > $T/nested.pid) & while [ ! -s $T/nested.pid ]; do sleep 0.01; done; echo nested-done"}
       - {name: setsid, run: "setsid sleep 300 & echo \$! > $T/setsid.pid; echo setsid-done"}
       - {name: deaf, run: "trap '' TERM; sleep 300 & echo \$! > $T/deaf.pid; echo deaf-done"}
       - name: deafsid
