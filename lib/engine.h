@@ -5,6 +5,7 @@
 #ifndef GRPX_ENGINE_H
 #define GRPX_ENGINE_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -79,6 +80,8 @@ int spool_open(bool big);
 int64_t spool_copy(int in, off_t off, int64_t len, int out, off_t *outoff);
 void event(struct run *r, struct grpx_event e);
 int spool_reopen(int fd);
+int spawn_process(char *const argv[], char *const envp[], const int fds[3], const char *cwd,
+		  bool path_lookup, const sigset_t *mask, pid_t *pid);
 int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2);
 void spawn_free(struct spawn *sp);
 char *node_error_message(const struct grpx_node *n);

@@ -270,26 +270,21 @@ void spawn_free(struct spawn *sp)
 }
 
 /*
- * Start task t with the given fds as its 0, 1, 2.  Returns 0 and sets
- * t->pid, or an errno value: the task could not start.
+ * The one spawn primitive: argv in a new process group that it leads, the
+ * signals grpx catches or ignores back at their defaults, `mask` as its
+ * signal mask, fds[i] as its fd i (-1: /dev/null), in `cwd` unless NULL.
+ * Returns 0 and sets *pid, or an errno value.
  */
-int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2)
+int spawn_process(char *const argv[], char *const envp[], const int fds[3], const char *cwd,
+		  bool path_lookup, const sigset_t *mask, pid_t *pid)
 {
 	static const int reset[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE,
 				     SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU };
-	struct spawn sp = { 0 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t def, none;
-	pid_t pid;
+	sigset_t def;
 	int err;
 
-	err = spawn_prepare(&sp, t);
-	if (err) {
-		spawn_free(&sp);
-		return err;
-	}
-	sigemptyset(&none);
 	sigemptyset(&def);
 	for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
 		sigaddset(&def, reset[i]);
@@ -299,17 +294,36 @@ int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2)
 					      POSIX_SPAWN_SETSIGMASK);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setsigmask(&at, &none);
-	int fds[3] = { fd0, fd1, fd2 };
+	posix_spawnattr_setsigmask(&at, mask);
 	for (int i = 0; i < 3; i++)
-		if (fds[i] != i)
+		if (fds[i] < 0)
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
+		else if (fds[i] != i)
 			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-	if (sp.cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, sp.cwd);
-	err = (sp.path_lookup ? posix_spawnp : posix_spawn)(&pid, sp.argv[0], &fa, &at,
-							    sp.argv, sp.envp);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	err = (path_lookup ? posix_spawnp : posix_spawn)(pid, argv[0], &fa, &at, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	return err;
+}
+
+/*
+ * Start task t with the given fds as its 0, 1, 2.  Returns 0 and sets
+ * t->pid, or an errno value: the task could not start.
+ */
+int spawn_task(struct grpx_node *t, int fd0, int fd1, int fd2)
+{
+	struct spawn sp = { 0 };
+	const int fds[3] = { fd0, fd1, fd2 };
+	sigset_t none;
+	pid_t pid;
+	int err;
+
+	sigemptyset(&none);
+	err = spawn_prepare(&sp, t);
+	if (!err)
+		err = spawn_process(sp.argv, sp.envp, fds, sp.cwd, sp.path_lookup, &none, &pid);
 	spawn_free(&sp);
 	if (err)
 		return err;
