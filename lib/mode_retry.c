@@ -35,7 +35,6 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 		node_reset(r, c);
 		c->state = T_WAIT;
 		retry_after(r, g, backoff_ms(g, g->attempt));
-		g->attempt++;
 	} else {
 		group_note_error(g, c);
 		group_decide(r, g, c->status == GRPX_CANCELED ? GRPX_CANCELED : GRPX_FAILED,
@@ -47,6 +46,7 @@ static void wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	(void)r;
 	(void)c;
+	g->attempt++; /* counted when it starts, not while it waits */
 	g->kids[0]->state = T_IDLE;
 	g->next = 0;
 }
