@@ -588,10 +588,16 @@ void group_on_error(struct run *r, struct grpx_node *g, struct grpx_node *c,
 	int policy = g->on_error >= 0 ? g->on_error : def;
 
 	group_note_error(g, c);
-	if (policy == GRPX_ON_CANCEL)
+	if (policy == GRPX_ON_CANCEL) {
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, first_cause(g));
-	else if (policy == GRPX_ON_DRAIN)
+	} else if (policy == GRPX_ON_DRAIN && !g->draining) {
 		g->draining = true;
+		/* children still waiting for a --jobs slot or the terminal will
+		 * not start: they end now, not when a slot frees */
+		for (uint32_t i = 0; i < g->nkids; i++)
+			if (g->kids[i]->state == T_QUEUED)
+				cancel_node(r, g->kids[i], WHY_FAILED, first_cause(g));
+	}
 }
 
 uint32_t group_remaining(const struct grpx_node *g)
