@@ -632,7 +632,7 @@ static void group_fill(struct run *r, struct grpx_node *g)
 	const struct mode_ops *ops = mode_ops_of(g);
 	uint32_t limit = limit_of(r, g);
 
-	while (!g->verdict && !g->draining && !r->signal &&
+	while (!g->verdict && !g->draining && !r->signal && !r->sig_pending &&
 	       (!limit || g->running < limit)) {
 		struct grpx_node *c = ops->next(r, g);
 		if (!c)
@@ -816,6 +816,8 @@ static bool still_wanted(struct run *r, struct grpx_node *t)
  */
 static void pump(struct run *r)
 {
+	if (r->sig_pending)
+		return; /* a signal waits to be acted on: start nothing before it */
 	while (!r->tty_holder && r->tty_q.head) {
 		struct grpx_node *t = queue_pop(&r->tty_q);
 		if (still_wanted(r, t))
@@ -1187,6 +1189,12 @@ static void deliver(struct run *r, struct grpx_node *c)
 		g->running--;
 	}
 	g->ended++;
+	if (g->mode == GRPX_RETRY) { /* attempts == the entries of attempt_log */
+		if (g->verdict && c->start_ms >= 0)
+			retry_log(g, c); /* canceled mid-attempt */
+		else if (c->start_ms < 0 && g->attempt > g->nlog)
+			g->attempt = g->nlog; /* it waited for a slot and never ran */
+	}
 	if (c->status == GRPX_OK)
 		g->nok++;
 	else if (status_bad(c->status))
@@ -1311,17 +1319,18 @@ static void take_signals(struct run *r)
 			r->chld_pending = true;
 		else if (!r->sig_pending)
 			r->sig_pending = (int)si.ssi_signo;
-		else /* a second one while the first waits: both count */
-			interrupt(r, (int)si.ssi_signo);
+		else if (!r->sig_pending2) /* a second one while the first waits */
+			r->sig_pending2 = (int)si.ssi_signo;
 	}
 }
 
 static void read_signals(struct run *r)
 {
 	take_signals(r);
-	if (r->sig_pending) {
+	while (r->sig_pending) { /* in the order they came */
 		int sig = r->sig_pending;
-		r->sig_pending = 0;
+		r->sig_pending = r->sig_pending2;
+		r->sig_pending2 = 0;
 		interrupt(r, sig);
 	}
 	r->chld_pending = false;
@@ -1498,8 +1507,10 @@ static void loop(struct run *r)
 		if (r->sig_pending || r->chld_pending)
 			read_signals(r);
 		dispatch(r);
+		if (r->sig_pending)
+			continue; /* taken while output waited: act before starting more */
 		pump(r);
-		if (r->done_head)
+		if (r->done_head || r->sig_pending || r->chld_pending)
 			continue;
 		if (r->finished)
 			break;

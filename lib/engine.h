@@ -55,7 +55,7 @@ struct run {
 	uint32_t saved_nkids;
 	struct grpx_node **batch;   /* dispatch(): ended nodes of one wake-up */
 	size_t batch_cap;
-	int sig_pending;            /* read by grpx_output_wait(), not yet acted on */
+	int sig_pending, sig_pending2; /* read by grpx_output_wait(), not yet acted on */
 	bool chld_pending;
 	int64_t next_tick;          /* run_now() of the next o->tick() */
 	bool out_broken;            /* our stdout is gone (EPIPE): emit nothing more */

@@ -208,6 +208,8 @@ void group_offer(struct run *r, struct grpx_node *g, struct grpx_node *c);
 void group_discard(struct run *r, struct grpx_node *c, bool show);
 /* Make the subtree of n new again, for another attempt. */
 void node_reset(struct run *r, struct grpx_node *n);
+/* mode_retry.c: log child c's attempt in retry group g. */
+void retry_log(struct grpx_node *g, const struct grpx_node *c);
 /* Append to n's attempt_log. */
 int node_log(struct grpx_node *n, struct attempt a);
 /* The wait before the attempt after `attempt`, from n's backoff. */

@@ -12,6 +12,8 @@ static struct grpx_node *next(struct run *r, struct grpx_node *g)
 	if (g->next)
 		return NULL;
 	g->next = 1;
+	if (g->nlog == g->attempt) /* the last one is logged: this is the next */
+		g->attempt++;
 	return g->kids[0];
 }
 
@@ -21,12 +23,16 @@ static int exit_code_of(const struct grpx_node *c)
 	return c->err_head ? c->err_head->exit_code : c->exit_code;
 }
 
+void retry_log(struct grpx_node *g, const struct grpx_node *c)
+{
+	node_log(g, (struct attempt){ exit_code_of(c),
+				      c->err_head ? c->err_head->signal : c->signal,
+				      c->status, c->start_ms, c->end_ms });
+}
+
 static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
-	struct attempt a = { exit_code_of(c), c->err_head ? c->err_head->signal : c->signal,
-			     c->status, c->start_ms, c->end_ms };
-
-	node_log(g, a);
+	retry_log(g, c);
 	if (c->status == GRPX_OK) {
 		group_offer(r, g, c);
 		group_decide(r, g, GRPX_OK, WHY_NONE, NULL);
@@ -46,7 +52,6 @@ static void wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	(void)r;
 	(void)c;
-	g->attempt++; /* counted when it starts, not while it waits */
 	g->kids[0]->state = T_IDLE;
 	g->next = 0;
 }
