@@ -48,6 +48,8 @@ static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
 		return fail(err, len, "--count must be at least 1");
 	if (a->attempts < -1)
 		return fail(err, len, "--attempts must be at least 0");
+	if (a->attempts > INT32_MAX)
+		return fail(err, len, "--attempts must be at most %d", INT32_MAX);
 	if (a->factor != 0 && !(a->factor >= 1))
 		return fail(err, len, "--backoff factor must be at least 1");
 	for (size_t i = 0; i < a->nretry_on; i++)
@@ -77,17 +79,23 @@ static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
 /* attempts, backoff and retry_on: on the retry group, else on each task. */
 static int set_retry(struct grpx_node *n, const struct grpx_adhoc *a)
 {
-	n->attempts = a->attempts;
-	n->backoff.initial_ms = a->initial_ms;
-	n->backoff.max_ms = a->max_ms;
+	struct node_opts *o;
+
+	n->attempts = (int32_t)a->attempts;
+	if (a->initial_ms < 0 && a->nretry_on == 0)
+		return 0; /* the defaults: no opts of its own */
+	if (!(o = node_opts(n)))
+		return -1;
+	o->backoff.initial_ms = a->initial_ms;
+	o->backoff.max_ms = a->max_ms;
 	if (a->factor != 0)
-		n->backoff.factor = a->factor;
+		o->backoff.factor = a->factor;
 	if (a->nretry_on == 0)
 		return 0;
-	if (!(n->retry_on = xcalloc(a->nretry_on, sizeof *n->retry_on)))
+	if (!(o->retry_on = xcalloc(a->nretry_on, sizeof *o->retry_on)))
 		return -1;
-	memcpy(n->retry_on, a->retry_on, a->nretry_on * sizeof *n->retry_on);
-	n->nretry_on = (uint32_t)a->nretry_on;
+	memcpy(o->retry_on, a->retry_on, a->nretry_on * sizeof *o->retry_on);
+	o->nretry_on = (uint32_t)a->nretry_on;
 	return 0;
 }
 
@@ -127,14 +135,20 @@ int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 	    !(g = add(job, r, 0, mode_name(a->mode))) ||
 	    !(g->kids = xcalloc(n, sizeof *g->kids)))
 		goto oom;
-	r->kind = g->kind = NODE_GROUP;
+	if (node_make_group(r) != 0 || node_make_group(g) != 0)
+		goto oom;
 	r->mode = GRPX_ERRGROUP;
-	r->limit = 1;
+	r->grp->limit = 1;
 	g->mode = (uint8_t)a->mode;
-	g->limit = a->limit > 0 ? (uint32_t)a->limit : 0;
-	g->count = a->count > 0 ? (uint32_t)a->count : 0;
+	g->grp->limit = a->limit > 0 ? (uint32_t)a->limit : 0;
+	g->grp->count = a->count > 0 ? (uint32_t)a->count : 0;
 	g->on_error = (int8_t)a->on_error;
-	g->stagger_ms = a->stagger_ms;
+	if (a->stagger_ms >= 0) {
+		struct node_opts *o = node_opts(g);
+		if (!o)
+			goto oom;
+		o->stagger_ms = a->stagger_ms;
+	}
 	if (a->mode == GRPX_RETRY && set_retry(g, a) != 0)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
@@ -144,9 +158,13 @@ int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 		    !(t->run = strdup(cmds[i])) ||
 		    (a->mode != GRPX_RETRY && set_retry(t, a) != 0))
 			goto oom;
-		if (a->mode == GRPX_SCHEDULE && a->delay_ms >= 0)
-			t->delay_ms = i && a->delay_ms > MAX_DURATION_MS / (int64_t)i
+		if (a->mode == GRPX_SCHEDULE && a->delay_ms >= 0) {
+			struct node_opts *o = node_opts(t);
+			if (!o)
+				goto oom;
+			o->delay_ms = i && a->delay_ms > MAX_DURATION_MS / (int64_t)i
 				? MAX_DURATION_MS : a->delay_ms * (int64_t)i;
+		}
 	}
 	*jobp = job;
 	return 0;

@@ -36,9 +36,11 @@ static int64_t fd_size(int fd);
 static void attempt_over(struct run *r, struct grpx_node *t);
 static void task_launch(struct run *r, struct grpx_node *t);
 
-static void queue_push(struct queue *q, struct grpx_node *t)
+static void queue_push(struct run *r, int which, struct grpx_node *t)
 {
-	t->jq = q;
+	struct queue *q = &r->q[which];
+
+	t->jq = (uint8_t)which;
 	t->jq_prev = q->tail;
 	t->jq_next = NULL;
 	if (q->tail)
@@ -49,11 +51,11 @@ static void queue_push(struct queue *q, struct grpx_node *t)
 }
 
 /* Take t out of the queue it waits in, if any: O(1). */
-static void queue_remove(struct grpx_node *t)
+static void queue_remove(struct run *r, struct grpx_node *t)
 {
-	struct queue *q = t->jq;
+	struct queue *q = &r->q[t->jq];
 
-	if (!q)
+	if (t->jq == Q_NONE)
 		return;
 	if (t->jq_prev)
 		t->jq_prev->jq_next = t->jq_next;
@@ -63,16 +65,16 @@ static void queue_remove(struct grpx_node *t)
 		t->jq_next->jq_prev = t->jq_prev;
 	else
 		q->tail = t->jq_prev;
-	t->jq = NULL;
+	t->jq = Q_NONE;
 	t->jq_prev = t->jq_next = NULL;
 }
 
-static struct grpx_node *queue_pop(struct queue *q)
+static struct grpx_node *queue_pop(struct run *r, int which)
 {
-	struct grpx_node *t = q->head;
+	struct grpx_node *t = r->q[which].head;
 
 	if (t)
-		queue_remove(t);
+		queue_remove(r, t);
 	return t;
 }
 static void node_ended(struct run *r, struct grpx_node *n);
@@ -199,10 +201,10 @@ const struct mode_ops *mode_ops_of(const struct grpx_node *g)
 
 void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at)
 {
-	/* Allocation failure here would lose a deadline: treat as fatal-free
-	 * by firing at once instead. */
-	if (heap_push(&r->heap, n, which, at) < 0)
-		n->tm[which].at = at;
+	/* Out of memory growing the heap, this deadline is lost; the run's
+	 * own timeout (armed first, when the heap is empty) and signals
+	 * still end the run. */
+	(void)heap_push(&r->heap, n, which, at);
 }
 
 void timer_disarm(struct run *r, struct grpx_node *n, int which)
@@ -296,8 +298,8 @@ static int64_t grace_of(struct run *r, const struct grpx_node *n)
 	for (; n; n = n->parent) {
 		if (!n->parent && r->o->grace_ms >= 0)
 			return r->o->grace_ms;
-		if (n->grace_ms >= 0)
-			return n->grace_ms;
+		if (n->opt->grace_ms >= 0)
+			return n->opt->grace_ms;
 	}
 	return 2000;
 }
@@ -424,7 +426,7 @@ void group_offer(struct run *r, struct grpx_node *g, struct grpx_node *c)
 
 	c->res_head = c->res_tail = NULL;
 	if (mode_ops_of(g)->selects && !c->pick)
-		c->pick = ++g->npicked;
+		c->pick = ++g->grp->npicked;
 	if (mode_ops_of(g)->selects)
 		event(r, (struct grpx_event){ .kind = GRPX_EV_SELECT, .node = c, .group = g });
 	while (n->up && !mode_ops_of(n->up)->selects)
@@ -460,13 +462,13 @@ void group_discard(struct run *r, struct grpx_node *c, bool show)
 /* Picks wait in a FIFO through q_next (free once a node has ended). */
 void group_pick(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
-	c->pick = ++g->npicked;
+	c->pick = ++g->grp->npicked;
 	c->q_next = NULL;
-	list_append(&g->rq_head, &g->rq_tail, c, c, offsetof(struct grpx_node, q_next));
-	if (g->mode != GRPX_LAST || g->npicked - g->rq_head->pick < g->count)
+	list_append(&g->grp->rq_head, &g->grp->rq_tail, c, c, offsetof(struct grpx_node, q_next));
+	if (g->mode != GRPX_LAST || g->grp->npicked - g->grp->rq_head->pick < g->grp->count)
 		return;
-	struct grpx_node *old = g->rq_head; /* keep only the last `count` */
-	g->rq_head = old->q_next;
+	struct grpx_node *old = g->grp->rq_head; /* keep only the last `count` */
+	g->grp->rq_head = old->q_next;
 	old->q_next = NULL;
 	old->pick = 0;
 	group_discard(r, old, false);
@@ -474,9 +476,9 @@ void group_pick(struct run *r, struct grpx_node *g, struct grpx_node *c)
 
 void group_offer_picks(struct run *r, struct grpx_node *g)
 {
-	struct grpx_node *c = g->rq_head;
+	struct grpx_node *c = g->grp->rq_head;
 
-	g->rq_head = g->rq_tail = NULL;
+	g->grp->rq_head = g->grp->rq_tail = NULL;
 	while (c) {
 		struct grpx_node *next = c->q_next;
 		c->q_next = NULL;
@@ -574,7 +576,7 @@ void group_decide(struct run *r, struct grpx_node *g, int status, int why,
 		struct grpx_node *c = g->kids[i];
 		if (c->state == T_IDLE && !c->counted) {
 			skip_tree(r, c, why, cause);
-			g->ended++;
+			g->grp->ended++;
 		} else if (c->state != T_DONE) {
 			cancel_node(r, c, why, cause);
 		}
@@ -602,29 +604,29 @@ void group_on_error(struct run *r, struct grpx_node *g, struct grpx_node *c,
 
 uint32_t group_remaining(const struct grpx_node *g)
 {
-	return g->draining ? g->running : g->nkids - g->ended;
+	return g->draining ? g->grp->running : g->nkids - g->grp->ended;
 }
 
 void group_settle_all_ok(struct run *r, struct grpx_node *g)
 {
 	if (g->verdict)
 		return;
-	if (g->ended == g->nkids || (g->draining && g->running == 0))
-		group_decide(r, g, g->nbad ? GRPX_FAILED : GRPX_OK, WHY_FAILED,
+	if (g->grp->ended == g->nkids || (g->draining && g->grp->running == 0))
+		group_decide(r, g, g->grp->nbad ? GRPX_FAILED : GRPX_OK, WHY_FAILED,
 			     g->err_head);
 }
 
 struct grpx_node *group_next_in_order(struct run *r, struct grpx_node *g)
 {
 	(void)r;
-	return g->next < g->nkids ? g->kids[g->next++] : NULL;
+	return g->grp->next < g->nkids ? g->kids[g->grp->next++] : NULL;
 }
 
 /* --- starting --- */
 
 static uint32_t limit_of(const struct run *r, const struct grpx_node *g)
 {
-	return g->limit ? g->limit : g->mode == GRPX_SIZED ? r->ncpu : 0;
+	return g->grp->limit ? g->grp->limit : g->mode == GRPX_SIZED ? r->ncpu : 0;
 }
 
 static void group_fill(struct run *r, struct grpx_node *g)
@@ -633,12 +635,12 @@ static void group_fill(struct run *r, struct grpx_node *g)
 	uint32_t limit = limit_of(r, g);
 
 	while (!g->verdict && !g->draining && !r->signal && !r->sig_pending &&
-	       (!limit || g->running < limit)) {
+	       (!limit || g->grp->running < limit)) {
 		struct grpx_node *c = ops->next(r, g);
 		if (!c)
 			break;
 		c->counted = true;
-		g->running++;
+		g->grp->running++;
 		if (c->kind == NODE_GROUP)
 			group_start(r, c);
 		else
@@ -652,12 +654,12 @@ static void group_start(struct run *r, struct grpx_node *g)
 	g->state = T_RUN;
 	if (g->start_ms < 0)
 		g->start_ms = rel_ms(r);
-	g->started_at = run_now(r);
+	g->grp->started_at = run_now(r);
 	g->attempt = g->attempt ? g->attempt : 1;
 	event(r, (struct grpx_event){ .kind = GRPX_EV_START, .node = g });
 	int64_t timeout = !g->up && r->o->timeout_ms >= 0 ? r->o->timeout_ms : g->timeout_ms;
 	if (timeout >= 0)
-		timer_arm(r, g, 0, deadline_after(g->started_at, timeout));
+		timer_arm(r, g, 0, deadline_after(g->grp->started_at, timeout));
 	if (g->nkids == 0) /* only ad-hoc groups with no commands */
 		group_decide(r, g, GRPX_OK, WHY_NONE, NULL);
 	else if (mode_ops_of(g)->begin)
@@ -784,12 +786,12 @@ static void task_launch(struct run *r, struct grpx_node *t)
 	if (t->stdin_inherit && r->tty_holder && r->tty_holder != t) {
 		/* one running task at a time may read our stdin */
 		t->state = T_QUEUED;
-		queue_push(&r->tty_q, t);
+		queue_push(r, Q_TTY, t);
 		return;
 	}
 	if (r->o->jobs > 0 && r->tasks_running >= r->o->jobs) {
 		t->state = T_QUEUED;
-		queue_push(&r->jobs_q, t);
+		queue_push(r, Q_JOBS, t);
 		return;
 	}
 	task_spawn(r, t);
@@ -818,17 +820,17 @@ static void pump(struct run *r)
 {
 	if (r->sig_pending)
 		return; /* a signal waits to be acted on: start nothing before it */
-	while (!r->tty_holder && r->tty_q.head) {
-		struct grpx_node *t = queue_pop(&r->tty_q);
+	while (!r->tty_holder && r->q[Q_TTY].head) {
+		struct grpx_node *t = queue_pop(r, Q_TTY);
 		if (still_wanted(r, t))
 			task_launch(r, t);
 	}
-	while (r->jobs_q.head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
-		struct grpx_node *t = queue_pop(&r->jobs_q);
+	while (r->q[Q_JOBS].head && (r->o->jobs <= 0 || r->tasks_running < r->o->jobs)) {
+		struct grpx_node *t = queue_pop(r, Q_JOBS);
 		if (!still_wanted(r, t))
 			continue;
 		if (t->stdin_inherit && r->tty_holder && r->tty_holder != t)
-			queue_push(&r->tty_q, t); /* a slot, but the terminal is taken */
+			queue_push(r, Q_TTY, t); /* a slot, but the terminal is taken */
 		else
 			task_spawn(r, t);
 	}
@@ -864,7 +866,7 @@ static uint64_t rand_state;
 
 int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt)
 {
-	const struct backoff *b = &n->backoff;
+	const struct backoff *b = &n->opt->backoff;
 	double d;
 
 	if (b->initial_ms < 0)
@@ -895,12 +897,12 @@ bool may_retry(const struct grpx_node *n, int status, int exit_code, uint32_t at
 		return false;
 	if (max != 0 && attempt >= (uint64_t)max)
 		return false;
-	if (!n->nretry_on)
+	if (!n->opt->nretry_on)
 		return true;
 	if (status != GRPX_FAILED || exit_code < 0)
 		return false;
-	for (uint32_t i = 0; i < n->nretry_on; i++)
-		if (n->retry_on[i] == exit_code)
+	for (uint32_t i = 0; i < n->opt->nretry_on; i++)
+		if (n->opt->retry_on[i] == exit_code)
 			return true;
 	return false;
 }
@@ -1012,7 +1014,7 @@ static void t_exited(struct run *r, struct grpx_node *t)
 			return;
 		}
 	}
-	if (t->tm[0].slot < 0)
+	if (t->slot[0] < 0)
 		timer_after(r, t, 0, t->kill_sent ? 0 : grace_of(r, t));
 	t->state = T_DRAIN;
 	t->q_next = r->drain;
@@ -1072,7 +1074,7 @@ static void group_timeout(struct run *r, struct grpx_node *g)
 /* QUEUED x cancel: this attempt never started. */
 static void t_unqueue(struct run *r, struct grpx_node *t)
 {
-	queue_remove(t);
+	queue_remove(r, t);
 	t->status = t->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
 	node_ended(r, t);
 }
@@ -1186,9 +1188,9 @@ static void deliver(struct run *r, struct grpx_node *c)
 	}
 	if (c->counted) {
 		c->counted = false;
-		g->running--;
+		g->grp->running--;
 	}
-	g->ended++;
+	g->grp->ended++;
 	if (g->mode == GRPX_RETRY) { /* attempts == the entries of attempt_log */
 		if (g->verdict && c->start_ms >= 0)
 			retry_log(g, c); /* canceled mid-attempt */
@@ -1196,9 +1198,9 @@ static void deliver(struct run *r, struct grpx_node *c)
 			g->attempt = g->nlog; /* it waited for a slot and never ran */
 	}
 	if (c->status == GRPX_OK)
-		g->nok++;
+		g->grp->nok++;
 	else if (status_bad(c->status))
-		g->nbad++;
+		g->grp->nbad++;
 	if (!g->verdict)
 		mode_ops_of(g)->ended(r, g, c);
 	else if (mode_ops_of(g)->selects)
@@ -1249,7 +1251,7 @@ static void dispatch(struct run *r)
 
 static void group_check_end(struct run *r, struct grpx_node *g)
 {
-	if (!g->verdict || g->running > 0 || g->state == T_DONE)
+	if (!g->verdict || g->grp->running > 0 || g->state == T_DONE)
 		return;
 	timer_disarm(r, g, 0);
 	timer_disarm(r, g, 1);
@@ -1350,8 +1352,8 @@ int grpx_output_wait(int fd)
 		int timeout = -1;
 		if (r && (r->signal || r->sig_pending || r->outcome == GRPX_RUN_TIMEOUT)) {
 			timeout = 0; /* the run is ending: do not wait for a stalled reader */
-		} else if (r && r->job->root->tm[0].slot >= 0) {
-			int64_t us = r->job->root->tm[0].at - run_now(r);
+		} else if (r && r->job->root->slot[0] >= 0) {
+			int64_t us = r->heap.v[r->job->root->slot[0]].at - run_now(r);
 			timeout = us <= 0 ? 0 : (int)((us + 999) / 1000);
 		}
 		int n = poll(p, 2, timeout);
@@ -1389,17 +1391,17 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->cap_off = 0;
 	n->cap_out = n->cap_err = 0;
 	n->nlog = 0;
-	n->tm[0].slot = n->tm[1].slot = -1;
+	n->slot[0] = n->slot[1] = -1;
 	n->err_seq = 0;
-	n->next = n->running = n->ended = n->nok = n->nbad = n->emitted = 0;
+	if (n->grp) /* its counters; limit and count are the job's */
+		*n->grp = (struct group){ .limit = n->grp->limit, .count = n->grp->count };
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
 	n->q_next = n->jq_prev = n->jq_next = NULL;
-	n->jq = NULL;
-	n->rq_head = n->rq_tail = NULL;
+	n->jq = Q_NONE;
 	n->verdict = n->draining = n->kill_sent = n->reaped = false;
 	n->counted = n->out_pipe = n->err_pipe = false;
-	n->pick = n->npicked = 0;
+	n->pick = 0;
 	n->held = up && (mode_ops_of(up)->selects || up->held);
 	n->retrying = n->kind == NODE_TASK ? n->attempts >= 0 && n->attempts != 1
 					   : n->mode == GRPX_RETRY;
@@ -1409,7 +1411,7 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 
 static void node_release(struct run *r, struct grpx_node *n)
 {
-	queue_remove(n);
+	queue_remove(r, n);
 	timer_disarm(r, n, 0);
 	timer_disarm(r, n, 1);
 	pipe_close(r, n, GRPX_STDOUT);

@@ -22,6 +22,9 @@ enum task_state {
 	T_DONE
 };
 
+/* The queues a task can wait in. */
+enum queue_id { Q_NONE, Q_JOBS, Q_TTY };
+
 /* What happens to a task; see task_table in engine.c. */
 enum task_event { E_CANCEL, E_DEADLINE, E_WAKE, E_EXIT, E_DRAINED, E_N };
 
@@ -38,9 +41,9 @@ struct run {
 	struct pidmap { pid_t *k; struct grpx_node **v; size_t cap, n; } pids;
 	long tasks_running;         /* against o->jobs */
 	uint32_t ncpu;              /* the default limit of sized groups */
-	struct queue jobs_q;        /* tasks waiting for a --jobs slot */
+	struct queue q[3];          /* by enum queue: tasks waiting for a --jobs
+				       slot, or for the terminal */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
-	struct queue tty_q;         /* tasks waiting for it */
 	struct grpx_node *drain;    /* tasks in T_DRAIN */
 	struct grpx_node *done_head, *done_tail; /* ended, to hand to their groups */
 	uint64_t err_stamp;

@@ -23,7 +23,7 @@ static bool before(const struct heap_ent *a, const struct heap_ent *b)
 static void place(struct heap *h, size_t i, struct heap_ent e)
 {
 	h->v[i] = e;
-	e.n->tm[e.which].slot = (int32_t)i;
+	e.n->slot[e.which] = (int32_t)i;
 }
 
 static void sift_up(struct heap *h, size_t i)
@@ -60,7 +60,7 @@ static void sift_down(struct heap *h, size_t i)
 
 int heap_push(struct heap *h, struct grpx_node *n, int which, int64_t at)
 {
-	if (n->tm[which].slot >= 0)
+	if (n->slot[which] >= 0)
 		heap_remove(h, n, which);
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 64;
@@ -70,7 +70,6 @@ int heap_push(struct heap *h, struct grpx_node *n, int which, int64_t at)
 		h->v = v;
 		h->cap = cap;
 	}
-	n->tm[which].at = at;
 	h->v[h->n] = (struct heap_ent){ at, n, which };
 	sift_up(h, h->n++);
 	return 0;
@@ -78,17 +77,17 @@ int heap_push(struct heap *h, struct grpx_node *n, int which, int64_t at)
 
 void heap_remove(struct heap *h, struct grpx_node *n, int which)
 {
-	int32_t slot = n->tm[which].slot;
+	int32_t slot = n->slot[which];
 
 	if (slot < 0)
 		return;
-	n->tm[which].slot = -1;
+	n->slot[which] = -1;
 	if ((size_t)slot == --h->n)
 		return;
 	struct heap_ent moved = h->v[h->n];
 	place(h, (size_t)slot, moved);
 	sift_down(h, (size_t)slot);
-	sift_up(h, (size_t)moved.n->tm[moved.which].slot);
+	sift_up(h, (size_t)moved.n->slot[moved.which]);
 }
 
 const struct heap_ent *heap_top(const struct heap *h)

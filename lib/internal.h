@@ -41,12 +41,6 @@ struct attempt {
 	double start_ms, end_ms;
 };
 
-/* A deadline in the run's heap; embedded in its node. */
-struct timer {
-	int64_t at;   /* CLOCK_MONOTONIC, microseconds */
-	int32_t slot; /* index in the heap, -1 when not armed */
-};
-
 /* Why a node was canceled or skipped. */
 enum reason {
 	WHY_NONE,
@@ -62,6 +56,41 @@ struct queue {
 	struct grpx_node *head, *tail;
 };
 
+/*
+ * Settings few nodes have, kept apart so that a task of a 100 000-task job
+ * stays small: every node points at the shared opts_default until the
+ * loader writes one of them (node_opts()).
+ */
+struct node_opts {
+	char **shell;              /* owned own `shell:`, NULL-terminated; NULL: inherit */
+	char **env;                /* owned own "KEY=VALUE" list, NULL-terminated; or NULL */
+	char *cwd;                 /* owned own `cwd:` as written; NULL: inherit */
+	char **slurm_args;         /* owned own runner args, NULL-terminated */
+	int64_t grace_ms;          /* -1: inherit */
+	int64_t stagger_ms;        /* -1: none */
+	int64_t delay_ms;          /* -1: none */
+	struct at_spec at;
+	struct backoff backoff;
+	int *retry_on;             /* owned; NULL: retry on any failure */
+	uint32_t nretry_on;
+};
+
+extern const struct node_opts opts_default;
+
+/* What only a group has: its settings, and the engine's counters. */
+struct group {
+	uint32_t limit;            /* 0: none (sized: CPU count, resolved at run) */
+	uint32_t count;            /* take/last; 0 elsewhere */
+	uint32_t next;             /* next child to consider starting */
+	uint32_t running;          /* children started and not ended */
+	uint32_t ended;            /* children ended (skipped ones included) */
+	uint32_t nok, nbad;        /* children ended ok / failed, timeout or error */
+	uint32_t emitted;          /* all: children whose output went up */
+	uint32_t npicked;          /* picks so far */
+	int64_t started_at;        /* run_now() when the group started */
+	struct grpx_node *rq_head, *rq_tail; /* schedule: children whose time came; picks */
+};
+
 struct grpx_node {
 	/* --- job model: filled by the loader --- */
 	struct grpx_node *parent;  /* NULL for the root */
@@ -70,36 +99,26 @@ struct grpx_node {
 	uint32_t index;            /* position among its siblings, from 0 */
 	uint32_t seq;              /* preorder number, root 0 */
 	uint32_t depth;            /* root 0 */
-	char *name;                /* owned; given, or the 1-based position */
 	char *path;                /* owned; names joined by '/', "" for the root */
+	char *name;                /* the last name of path: given, or the 1-based position */
+	char *run;                 /* owned; a task's command, or NULL */
+	char **argv;               /* owned, NULL-terminated; or NULL */
+	const struct node_opts *opt; /* owned unless &opts_default */
+	struct group *grp;         /* owned; groups only, NULL for tasks */
+	int64_t timeout_ms;        /* -1: none; never inherited */
+	int32_t attempts;          /* -1: not given (task: 1, retry group: 3); 0: unbounded */
+	int line, col;             /* where it was declared, from 1 */
 	uint8_t kind;              /* enum node_kind */
 	uint8_t mode;              /* enum grpx_mode, groups only */
 	int8_t on_error;           /* enum grpx_on_error, -1: the mode's default */
-	bool stdin_inherit;        /* stdin: inherit */
-	char *run;                 /* owned; a task's command, or NULL */
-	char **argv;               /* owned, NULL-terminated; or NULL */
-	char **shell;              /* owned own `shell:`, NULL-terminated; NULL: inherit */
-	char **env;                /* owned own "KEY=VALUE" list, NULL-terminated; or NULL */
-	char *cwd;                 /* owned own `cwd:` as written; NULL: inherit */
-	char **slurm_args;         /* owned own runner args, NULL-terminated */
 	int8_t runner;             /* -1: inherit, 0: local, 1: slurm */
-	int64_t timeout_ms;        /* -1: none; never inherited */
-	int64_t grace_ms;          /* -1: inherit */
-	int64_t stagger_ms;        /* -1: none */
-	int64_t delay_ms;          /* -1: none */
-	struct at_spec at;
-	uint32_t limit;            /* 0: none (sized: CPU count, resolved at run) */
-	uint32_t count;            /* take/last; 0 elsewhere */
-	int64_t attempts;          /* -1: not given (task: 1, retry group: 3); 0: unbounded */
-	struct backoff backoff;
-	int *retry_on;             /* owned; NULL: retry on any failure */
-	uint32_t nretry_on;
-	int line, col;             /* where it was declared, from 1 */
+	bool stdin_inherit;        /* stdin: inherit */
 
 	/* --- run state: owned by the engine --- */
 	uint8_t status;            /* enum grpx_status */
 	uint8_t state;             /* enum task_state / group bookkeeping */
 	uint8_t why;               /* enum reason */
+	uint8_t jq;                /* the run's queue it waits in (engine.h), or 0 */
 	bool selected_skip;        /* excluded by grpx_opts.paths */
 	bool retrying;             /* this node repeats: attempts != 1 or mode retry */
 	bool held;                 /* stdout is held by a selecting ancestor */
@@ -111,9 +130,7 @@ struct grpx_node {
 	bool counted;              /* counted in its group's `running` */
 	bool out_pipe, err_pipe;   /* out_fd / err_fd are live pipes, not spools */
 	uint32_t pick;             /* 1-based order in which its group selected it, 0: not */
-	uint32_t npicked;          /* a group's count of picks */
-	struct grpx_node *cause;   /* the node `why` names */
-	struct grpx_node *up;      /* the group that runs it (parent, or the root for PATH runs) */
+	uint32_t attempt;          /* 1-based, current or last attempt */
 	int errnum;                /* GRPX_ERROR: the errno that stopped it, or SLURM_ENOCTLD */
 	pid_t pid;                 /* -1 once reaped or never started */
 	pid_t pgid;                /* its process group while it may have members, else -1 */
@@ -121,29 +138,22 @@ struct grpx_node {
 	int in_fd;                 /* spool a waterfall handed it as stdin; owned, closed when it ends */
 	int exit_code;             /* -1: none */
 	int signal;                /* 0: none */
-	uint32_t attempt;          /* 1-based, current or last attempt */
+	uint32_t err_seq;          /* arrival stamp of its failure */
+	struct grpx_node *cause;   /* the node `why` names */
+	struct grpx_node *up;      /* the group that runs it (parent, or the root for PATH runs) */
 	double start_ms, end_ms;   /* since the run started; -1 if never */
 	int64_t stdout_bytes, stderr_bytes;
 	int64_t cap_off;           /* --junit: where its output starts in the capture file */
 	int32_t cap_out, cap_err;  /* and how many bytes of each were kept */
 	struct attempt *log;       /* owned; attempts of a retrying node */
 	uint32_t nlog, caplog;
-	struct timer tm[2];        /* 0: deadline (timeout, grace); 1: wake (delay, backoff, stagger) */
-	uint64_t err_seq;          /* arrival stamp of its failure */
-	/* group counters */
-	uint32_t next;             /* next child to consider starting */
-	uint32_t running;          /* children started and not ended */
-	uint32_t ended;            /* children ended (skipped ones included) */
-	uint32_t nok, nbad;        /* children ended ok / failed, timeout or error */
-	uint32_t emitted;          /* all: children whose output went up */
-	int64_t started_at;        /* run_now() when the group started */
+	int32_t slot[2];           /* its timers' places in the run's heap, -1: not armed;
+				      0: deadline (timeout, grace), 1: wake (delay, backoff, stagger) */
 	/* intrusive lists, see engine.c */
 	struct grpx_node *res_head, *res_tail, *res_next; /* stdout spools held */
 	struct grpx_node *err_head, *err_tail, *err_next; /* causes of failure */
 	struct grpx_node *q_next;  /* draining list, ended list, ready list, picks */
-	struct grpx_node *jq_prev, *jq_next; /* a waiting queue of the run: */
-	struct queue *jq;          /* which one (--jobs or the terminal), or NULL */
-	struct grpx_node *rq_head, *rq_tail; /* schedule: children whose time came */
+	struct grpx_node *jq_prev, *jq_next; /* a waiting queue of the run */
 };
 
 struct grpx_job {
@@ -264,6 +274,10 @@ int diag_add(struct grpx_diags *d, const char *file, int line, int col,
 struct grpx_node *node_new(struct grpx_node *parent, uint32_t index);
 /* Set name and path (the parent's path + "/" + name); -1: no memory. */
 int node_set_name(struct grpx_node *n, const char *name);
+/* Make n a group (its struct group zeroed); -1: no memory. */
+int node_make_group(struct grpx_node *n);
+/* n's own opts, to write: copied from opts_default first; NULL: no memory. */
+struct node_opts *node_opts(struct grpx_node *n);
 /* Whether a group key (`count`, `limit`, ...) applies to a mode. */
 bool key_applies(const char *key, int mode);
 

@@ -657,11 +657,29 @@ struct keydef {
 	uint8_t where;
 	uint16_t modes; /* a group's modes it applies to; 0: every mode */
 	setter *set;    /* NULL: handled by the caller */
-	size_t off;     /* the field of grpx_node the setter fills */
+	uint8_t in;     /* the setter fills a field of the node, its opts or its group */
+	size_t off;     /* that field's offset */
 	long long min;  /* integers: the least value; lists: the least length */
 };
 
-#define FIELD(n, k, type) ((type *)(void *)((char *)(n) + (k)->off))
+enum { IN_NODE, IN_OPTS, IN_GROUP };
+#define NODE_OFF(f) IN_NODE, offsetof(struct grpx_node, f)
+#define OPT_OFF(f) IN_OPTS, offsetof(struct node_opts, f)
+#define GROUP_OFF(f) IN_GROUP, offsetof(struct group, f)
+#define NO_FIELD IN_NODE, 0, 0 /* the setter knows where it writes */
+
+/* The field setter k fills in n; NULL (reported) when out of memory. */
+static void *field(struct ld *L, struct grpx_node *n, const struct keydef *k)
+{
+	char *base = k->in == IN_OPTS ? (char *)node_opts(n)
+		   : k->in == IN_GROUP ? (char *)n->grp : (char *)n;
+
+	if (!base)
+		oom(L);
+	return base ? base + k->off : NULL;
+}
+
+#define FIELD(n, k, type) ((type *)field(L, n, k))
 
 static void walk_map(struct ld *L, struct grpx_node *n, const struct ynode *y,
 		     const struct keydef *t, size_t nt, unsigned where,
@@ -700,9 +718,11 @@ static void set_mode(struct ld *L, struct grpx_node *n, const struct ynode *v,
 static void set_str(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		    const struct keydef *k)
 {
+	char **f;
+
 	if (!text(v))
 		erry(L, v, "'%s' must be a string", k->name);
-	else if (!(*FIELD(n, k, char *) = strdup(v->s)))
+	else if ((f = FIELD(n, k, char *)) && !(*f = strdup(v->s)))
 		oom(L);
 }
 
@@ -710,7 +730,7 @@ static void set_str(struct ld *L, struct grpx_node *n, const struct ynode *v,
 static void set_strv(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		     const struct keydef *k)
 {
-	char **a;
+	char **a, ***f;
 
 	if (v->type != Y_SEQ) {
 		erry(L, v, "'%s' must be a list of strings", k->name);
@@ -726,18 +746,17 @@ static void set_strv(struct ld *L, struct grpx_node *n, const struct ynode *v,
 			     k->name);
 			return;
 		}
-	if (!(a = xcalloc(v->n + 1, sizeof *a)))
-		{
+	if (!(f = FIELD(n, k, char **)))
+		return;
+	if (!(*f = a = xcalloc(v->n + 1, sizeof *a))) {
 		oom(L);
 		return;
 	}
-	*FIELD(n, k, char **) = a;
 	for (uint32_t i = 0; i < v->n; i++)
-		if (!(a[i] = strdup(v->kid[i]->s)))
-			{
-		oom(L);
-		return;
-	}
+		if (!(a[i] = strdup(v->kid[i]->s))) {
+			oom(L);
+			return;
+		}
 }
 
 /* `shell: /bin/sh` is stored as {"/bin/sh", "-c"}: the command is always
@@ -745,13 +764,16 @@ static void set_strv(struct ld *L, struct grpx_node *n, const struct ynode *v,
 static void set_shell(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		      const struct keydef *k)
 {
+	struct node_opts *o;
+
 	if (v->type == Y_SEQ) {
 		set_strv(L, n, v, k);
 	} else if (!text(v) || !*v->s) {
 		erry(L, v, "'shell' must be a string or a list of strings");
-	} else if (!(n->shell = xcalloc(3, sizeof *n->shell)) ||
-		   !(n->shell[0] = strdup(v->s)) ||
-		   !(n->shell[1] = strdup("-c"))) {
+	} else if (!(o = node_opts(n)) ||
+		   !(o->shell = xcalloc(3, sizeof *o->shell)) ||
+		   !(o->shell[0] = strdup(v->s)) ||
+		   !(o->shell[1] = strdup("-c"))) {
 		oom(L);
 	}
 }
@@ -760,6 +782,7 @@ static void set_shell(struct ld *L, struct grpx_node *n, const struct ynode *v,
 static void set_env(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		    const struct keydef *k)
 {
+	struct node_opts *o;
 	size_t m = 0;
 
 	(void)k;
@@ -767,8 +790,7 @@ static void set_env(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		erry(L, v, "'env' must be a mapping of names to values");
 		return;
 	}
-	if (!(n->env = xcalloc(v->n / 2 + 1, sizeof *n->env)))
-		{
+	if (!(o = node_opts(n)) || !(o->env = xcalloc(v->n / 2 + 1, sizeof *o->env))) {
 		oom(L);
 		return;
 	}
@@ -787,19 +809,18 @@ static void set_env(struct ld *L, struct grpx_node *n, const struct ynode *v,
 			continue;
 		}
 		size_t len = strlen(key->s) + strlen(vs) + 2;
-		if (!(n->env[m] = malloc(len)))
-			{
-		oom(L);
-		return;
-	}
-		snprintf(n->env[m++], len, "%s=%s", key->s, vs);
+		if (!(o->env[m] = malloc(len))) {
+			oom(L);
+			return;
+		}
+		snprintf(o->env[m++], len, "%s=%s", key->s, vs);
 	}
 }
 
 static void set_dur(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		    const struct keydef *k)
 {
-	int64_t ms;
+	int64_t ms, *f;
 
 	if (!text(v))
 		erry(L, v, "'%s' must be a duration", k->name);
@@ -810,8 +831,8 @@ static void set_dur(struct ld *L, struct grpx_node *n, const struct ynode *v,
 	else if (ms > MAX_DURATION_MS)
 		erry(L, v, "duration '%.64s' for '%s' is too large (at most "
 		     "1000000h)", v->s, k->name);
-	else
-		*FIELD(n, k, int64_t) = ms;
+	else if ((f = FIELD(n, k, int64_t)))
+		*f = ms;
 }
 
 /* Exactly `n` digits at *s, advancing it. */
@@ -889,10 +910,13 @@ static bool parse_at(const char *s, struct at_spec *at)
 static void set_at(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		   const struct keydef *k)
 {
-	(void)k;
-	if (!text(v) || !parse_at(v->s, &n->at))
+	struct at_spec at, *f;
+
+	if (!text(v) || !parse_at(v->s, &at))
 		erry(L, v, "malformed time '%.64s' for 'at' (want RFC 3339 or "
 		     "HH:MM[:SS])", text(v) ? v->s : "");
+	else if ((f = FIELD(n, k, struct at_spec)))
+		*f = at;
 }
 
 /* An integer in [k->min, max]; false (reported) otherwise. */
@@ -913,10 +937,11 @@ static bool get_int(struct ld *L, const struct ynode *v,
 static void set_u32(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		    const struct keydef *k)
 {
+	uint32_t *f;
 	long long x;
 
-	if (get_int(L, v, k, UINT32_MAX, &x))
-		*FIELD(n, k, uint32_t) = (uint32_t)x;
+	if (get_int(L, v, k, UINT32_MAX, &x) && (f = FIELD(n, k, uint32_t)))
+		*f = (uint32_t)x;
 }
 
 static void set_attempts(struct ld *L, struct grpx_node *n,
@@ -925,7 +950,7 @@ static void set_attempts(struct ld *L, struct grpx_node *n,
 	long long x;
 
 	if (get_int(L, v, k, INT32_MAX, &x))
-		n->attempts = x;
+		n->attempts = (int32_t)x;
 }
 
 static void set_on_error(struct ld *L, struct grpx_node *n,
@@ -956,6 +981,7 @@ static void set_stdin(struct ld *L, struct grpx_node *n, const struct ynode *v,
 static void set_retry_on(struct ld *L, struct grpx_node *n,
 			 const struct ynode *v, const struct keydef *k)
 {
+	struct node_opts *o;
 	long long x;
 
 	(void)k;
@@ -963,8 +989,7 @@ static void set_retry_on(struct ld *L, struct grpx_node *n,
 		erry(L, v, "'retry_on' must be a non-empty list of exit codes");
 		return;
 	}
-	if (!(n->retry_on = xcalloc(v->n, sizeof *n->retry_on)))
-		{
+	if (!(o = node_opts(n)) || !(o->retry_on = xcalloc(v->n, sizeof *o->retry_on))) {
 		oom(L);
 		return;
 	}
@@ -975,7 +1000,7 @@ static void set_retry_on(struct ld *L, struct grpx_node *n,
 			     text(v->kid[i]) ? v->kid[i]->s : "");
 			continue;
 		}
-		n->retry_on[n->nretry_on++] = (int)x;
+		o->retry_on[o->nretry_on++] = (int)x;
 	}
 }
 
@@ -983,34 +1008,34 @@ static void set_factor(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		       const struct keydef *k)
 {
 	char *end;
-	double f = 0;
+	double f = 0, *fp;
 
-	(void)k;
 	if (v->type == Y_SCALAR && v->plain && *v->s)
 		f = strtod(v->s, &end);
-	if (f >= 1 && isfinite(f) && !*end)
-		n->backoff.factor = f;
-	else
+	if (!(f >= 1 && isfinite(f) && !*end))
 		erry(L, v, "'factor' must be a number of at least 1");
+	else if ((fp = FIELD(n, k, double)))
+		*fp = f;
 }
 
 static void set_jitter(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		       const struct keydef *k)
 {
-	(void)k;
-	if (v->type == Y_SCALAR && v->plain && !strcmp(v->s, "true"))
-		n->backoff.jitter = true;
-	else if (!(v->type == Y_SCALAR && v->plain && !strcmp(v->s, "false")))
+	bool *f;
+
+	if (v->type == Y_SCALAR && v->plain && !strcmp(v->s, "true")) {
+		if ((f = FIELD(n, k, bool)))
+			*f = true;
+	} else if (!(v->type == Y_SCALAR && v->plain && !strcmp(v->s, "false"))) {
 		erry(L, v, "'jitter' must be true or false");
+	}
 }
 
-#define NODE_OFF(f) offsetof(struct grpx_node, f)
-
 static const struct keydef backoff_keys[] = {
-	{ "initial", W_SUB, 0, set_dur, NODE_OFF(backoff.initial_ms), 0 },
-	{ "max", W_SUB, 0, set_dur, NODE_OFF(backoff.max_ms), 0 },
-	{ "factor", W_SUB, 0, set_factor, 0, 0 },
-	{ "jitter", W_SUB, 0, set_jitter, 0, 0 },
+	{ "initial", W_SUB, 0, set_dur, OPT_OFF(backoff.initial_ms), 0 },
+	{ "max", W_SUB, 0, set_dur, OPT_OFF(backoff.max_ms), 0 },
+	{ "factor", W_SUB, 0, set_factor, OPT_OFF(backoff.factor), 0 },
+	{ "jitter", W_SUB, 0, set_jitter, OPT_OFF(backoff.jitter), 0 },
 };
 
 static void set_backoff(struct ld *L, struct grpx_node *n,
@@ -1026,13 +1051,13 @@ static void set_backoff(struct ld *L, struct grpx_node *n,
 	walk_map(L, n, v, backoff_keys, 4, W_SUB, "in 'backoff'", seen);
 	if (!seen[0])
 		erry(L, v, "missing 'initial' in 'backoff'");
-	else if (seen[1] && n->backoff.max_ms >= 0 &&
-		 n->backoff.max_ms < n->backoff.initial_ms)
+	else if (seen[1] && n->opt->backoff.max_ms >= 0 &&
+		 n->opt->backoff.max_ms < n->opt->backoff.initial_ms)
 		erry(L, seen[1][1], "'max' is less than 'initial' in 'backoff'");
 }
 
 static const struct keydef slurm_keys[] = {
-	{ "args", W_SUB, 0, set_strv, NODE_OFF(slurm_args), 0 },
+	{ "args", W_SUB, 0, set_strv, OPT_OFF(slurm_args), 0 },
 };
 
 static void set_slurm(struct ld *L, struct grpx_node *n, const struct ynode *v,
@@ -1049,7 +1074,7 @@ static void set_slurm(struct ld *L, struct grpx_node *n, const struct ynode *v,
 }
 
 static const struct keydef runner_keys[] = {
-	{ "slurm", W_SUB, 0, set_slurm, 0, 0 },
+	{ "slurm", W_SUB, 0, set_slurm, NO_FIELD },
 };
 
 static void set_runner(struct ld *L, struct grpx_node *n, const struct ynode *v,
@@ -1077,33 +1102,33 @@ enum key {
 };
 
 static const struct keydef node_keys[NKEYS] = {
-	[K_VERSION] = { "version", W_TOP, 0, set_version, 0, 0 },
-	[K_NAME] = { "name", W_NODE, 0, NULL, 0, 0 },
-	[K_MODE] = { "mode", W_GROUP, 0, set_mode, 0, 0 },
+	[K_VERSION] = { "version", W_TOP, 0, set_version, NO_FIELD },
+	[K_NAME] = { "name", W_NODE, 0, NULL, NO_FIELD },
+	[K_MODE] = { "mode", W_GROUP, 0, set_mode, NO_FIELD },
 	[K_RUN] = { "run", W_TASK, 0, set_str, NODE_OFF(run), 0 },
 	[K_ARGV] = { "argv", W_TASK, 0, set_strv, NODE_OFF(argv), 1 },
-	[K_SHELL] = { "shell", W_ANY, 0, set_shell, NODE_OFF(shell), 1 },
-	[K_ENV] = { "env", W_ANY, 0, set_env, 0, 0 },
-	[K_CWD] = { "cwd", W_ANY, 0, set_str, NODE_OFF(cwd), 0 },
-	[K_RUNNER] = { "runner", W_ANY, 0, set_runner, 0, 0 },
+	[K_SHELL] = { "shell", W_ANY, 0, set_shell, OPT_OFF(shell), 1 },
+	[K_ENV] = { "env", W_ANY, 0, set_env, NO_FIELD },
+	[K_CWD] = { "cwd", W_ANY, 0, set_str, OPT_OFF(cwd), 0 },
+	[K_RUNNER] = { "runner", W_ANY, 0, set_runner, NO_FIELD },
 	[K_TIMEOUT] = { "timeout", W_ANY, 0, set_dur, NODE_OFF(timeout_ms), 0 },
-	[K_GRACE] = { "grace", W_ANY, 0, set_dur, NODE_OFF(grace_ms), 0 },
+	[K_GRACE] = { "grace", W_ANY, 0, set_dur, OPT_OFF(grace_ms), 0 },
 	[K_LIMIT] = { "limit", W_GROUP, (uint16_t)~(M(WATERFALL) | M(RETRY)),
-		      set_u32, NODE_OFF(limit), 1 },
+		      set_u32, GROUP_OFF(limit), 1 },
 	[K_COUNT] = { "count", W_GROUP, M(TAKE) | M(LAST), set_u32,
-		      NODE_OFF(count), 1 },
+		      GROUP_OFF(count), 1 },
 	[K_ON_ERROR] = { "on_error", W_GROUP, M(ERRGROUP) | M(SIZED) | M(ALL) |
-			 M(TAKE) | M(LAST) | M(SCHEDULE), set_on_error, 0, 0 },
+			 M(TAKE) | M(LAST) | M(SCHEDULE), set_on_error, NO_FIELD },
 	[K_STAGGER] = { "stagger", W_GROUP, M(RACE) | M(TAKE), set_dur,
-			NODE_OFF(stagger_ms), 0 },
-	[K_DELAY] = { "delay", W_NODE, 0, set_dur, NODE_OFF(delay_ms), 0 },
-	[K_AT] = { "at", W_NODE, 0, set_at, 0, 0 },
-	[K_ATTEMPTS] = { "attempts", W_NODE, 0, set_attempts, 0, 0 },
-	[K_BACKOFF] = { "backoff", W_NODE, 0, set_backoff, 0, 0 },
-	[K_RETRY_ON] = { "retry_on", W_NODE, 0, set_retry_on, 0, 0 },
-	[K_STDIN] = { "stdin", W_TASK, 0, set_stdin, 0, 0 },
-	[K_TASKS] = { "tasks", W_GROUP, 0, NULL, 0, 0 },
-	[K_GROUPS] = { "groups", W_TOP, 0, NULL, 0, 0 },
+			OPT_OFF(stagger_ms), 0 },
+	[K_DELAY] = { "delay", W_NODE, 0, set_dur, OPT_OFF(delay_ms), 0 },
+	[K_AT] = { "at", W_NODE, 0, set_at, OPT_OFF(at), 0 },
+	[K_ATTEMPTS] = { "attempts", W_NODE, 0, set_attempts, NO_FIELD },
+	[K_BACKOFF] = { "backoff", W_NODE, 0, set_backoff, NO_FIELD },
+	[K_RETRY_ON] = { "retry_on", W_NODE, 0, set_retry_on, NO_FIELD },
+	[K_STDIN] = { "stdin", W_TASK, 0, set_stdin, NO_FIELD },
+	[K_TASKS] = { "tasks", W_GROUP, 0, NULL, NO_FIELD },
+	[K_GROUPS] = { "groups", W_TOP, 0, NULL, NO_FIELD },
 };
 
 bool key_applies(const char *key, int mode)
@@ -1156,6 +1181,13 @@ static void walk_map(struct ld *L, struct grpx_node *n, const struct ynode *y,
 
 /* ---- the job tree ---- */
 
+const struct node_opts opts_default = {
+	.grace_ms = -1,
+	.stagger_ms = -1,
+	.delay_ms = -1,
+	.backoff = { -1, -1, 2.0, false },
+};
+
 struct grpx_node *node_new(struct grpx_node *parent, uint32_t index)
 {
 	struct grpx_node *n = calloc(1, sizeof *n);
@@ -1165,37 +1197,53 @@ struct grpx_node *node_new(struct grpx_node *parent, uint32_t index)
 	n->parent = parent;
 	n->index = index;
 	n->depth = parent ? parent->depth + 1 : 0;
+	n->opt = &opts_default;
 	n->on_error = -1;
 	n->runner = -1;
-	n->timeout_ms = n->grace_ms = n->stagger_ms = n->delay_ms = -1;
+	n->timeout_ms = -1;
 	n->attempts = -1;
-	n->backoff = (struct backoff){ -1, -1, 2.0, false };
 	n->status = GRPX_PENDING;
 	n->pid = n->pgid = -1;
 	n->out_fd = n->err_fd = n->in_fd = -1;
 	n->exit_code = -1;
 	n->start_ms = n->end_ms = -1;
-	n->tm[0].slot = n->tm[1].slot = -1;
+	n->slot[0] = n->slot[1] = -1;
 	return n;
 }
 
 int node_set_name(struct grpx_node *n, const char *name)
 {
-	const char *pp = n->parent ? n->parent->path : NULL;
-	size_t len;
+	const char *pp = n->parent ? n->parent->path : "";
+	size_t plen = strlen(pp) + (*pp != '\0'); /* with its '/' */
+	char *path = malloc(plen + strlen(name) + 1);
 
-	free(n->name);
+	if (!path)
+		return -1;
+	snprintf(path, plen + strlen(name) + 1, "%s%s%s", pp, *pp ? "/" : "", name);
 	free(n->path);
-	n->path = NULL;
-	if (!(n->name = strdup(name)))
-		return -1;
-	if (!pp || !*pp)
-		return (n->path = strdup(name)) ? 0 : -1;
-	len = strlen(pp) + strlen(name) + 2;
-	if (!(n->path = malloc(len)))
-		return -1;
-	snprintf(n->path, len, "%s/%s", pp, name);
+	n->path = path;
+	n->name = path + plen;
 	return 0;
+}
+
+int node_make_group(struct grpx_node *n)
+{
+	if (!n->grp && !(n->grp = calloc(1, sizeof *n->grp)))
+		return -1;
+	n->kind = NODE_GROUP;
+	return 0;
+}
+
+struct node_opts *node_opts(struct grpx_node *n)
+{
+	struct node_opts *o;
+
+	if (n->opt != &opts_default)
+		return (struct node_opts *)n->opt; /* n's own */
+	if (!(o = malloc(sizeof *o)))
+		return NULL;
+	*o = opts_default;
+	return (struct node_opts *)(n->opt = o);
 }
 
 static void strv_free(char **v)
@@ -1212,15 +1260,18 @@ void node_free(struct grpx_node *n)
 	for (uint32_t i = 0; i < n->nkids; i++)
 		node_free(n->kids[i]);
 	free(n->kids);
-	free(n->name);
 	free(n->path);
 	free(n->run);
 	strv_free(n->argv);
-	strv_free(n->shell);
-	strv_free(n->env);
-	free(n->cwd);
-	strv_free(n->slurm_args);
-	free(n->retry_on);
+	if (n->opt != &opts_default) {
+		strv_free(n->opt->shell);
+		strv_free(n->opt->env);
+		free(n->opt->cwd);
+		strv_free(n->opt->slurm_args);
+		free(n->opt->retry_on);
+		free((struct node_opts *)n->opt);
+	}
+	free(n->grp);
 	free(n->log);
 	free(n);
 }
@@ -1259,9 +1310,9 @@ static void check_node(struct ld *L, const struct grpx_node *n,
 		if (!seen[K_COUNT])
 			erry(L, seen[K_MODE][1], "group '%s' of mode '%s' needs "
 			     "'count'", n->path, mode);
-		else if (n->count > n->nkids && n->nkids > 0)
+		else if (n->grp->count > n->nkids && n->nkids > 0)
 			erry(L, seen[K_COUNT][1], "'count' is %u but group '%s' "
-			     "has %u tasks", n->count, n->path, n->nkids);
+			     "has %u tasks", n->grp->count, n->path, n->nkids);
 	}
 	if (known && n->mode == GRPX_RETRY && n->nkids > 1)
 		erry(L, seen[K_TASKS][0], "retry group '%s' must have exactly "
@@ -1325,8 +1376,8 @@ static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 		erry(L, y, "task or group '%s' must be a mapping", n->path);
 		return n;
 	}
-	n->kind = map_get(y, "mode") || map_get(y, "tasks") ? NODE_GROUP
-							     : NODE_TASK;
+	if ((map_get(y, "mode") || map_get(y, "tasks")) && node_make_group(n) != 0)
+		return oom(L), n;
 	snprintf(ctx, sizeof ctx, "in %s '%.64s'", kind_name(n), n->path);
 	walk_map(L, n, y, node_keys, NKEYS,
 		 n->kind == NODE_GROUP ? W_GROUP : W_TASK, ctx, seen);
@@ -1375,13 +1426,12 @@ static struct grpx_node *build_root(struct ld *L, const struct ynode *y)
 	struct ynode *const *seen[NKEYS] = { 0 };
 	struct grpx_node *r = node_new(NULL, 0);
 
-	if (!r || node_set_name(r, "") != 0) {
+	if (!r || node_set_name(r, "") != 0 || node_make_group(r) != 0) {
 		node_free(r);
 		return oom(L), NULL;
 	}
-	r->kind = NODE_GROUP;
 	r->mode = GRPX_ERRGROUP;
-	r->limit = 1;
+	r->grp->limit = 1;
 	r->line = r->col = 1;
 	L->nnodes = 1;
 	if (!y || (y->type == Y_SCALAR && is_null(y))) {

@@ -8,9 +8,9 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	if (status_bad(c->status))
 		group_on_error(r, g, c, GRPX_ON_CONTINUE);
-	while (!g->verdict && g->emitted < g->nkids &&
-	       g->kids[g->emitted]->state == T_DONE) {
-		struct grpx_node *k = g->kids[g->emitted++];
+	while (!g->verdict && g->grp->emitted < g->nkids &&
+	       g->kids[g->grp->emitted]->state == T_DONE) {
+		struct grpx_node *k = g->kids[g->grp->emitted++];
 		if (k->status == GRPX_OK || status_bad(k->status))
 			group_offer(r, g, k);
 	}

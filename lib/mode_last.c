@@ -15,7 +15,7 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 	}
 	if (g->verdict)
 		return;
-	if (g->nok + group_remaining(g) < g->count) {
+	if (g->grp->nok + group_remaining(g) < g->grp->count) {
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, g->err_head);
 	} else if (group_remaining(g) == 0) {
 		group_offer_picks(r, g);

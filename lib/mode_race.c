@@ -12,7 +12,7 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 		return;
 	}
 	group_discard(r, c, false);
-	if (g->ended == g->nkids) {
+	if (g->grp->ended == g->nkids) {
 		group_note_error(g, c);
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, c);
 		return;

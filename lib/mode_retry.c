@@ -9,9 +9,9 @@
 static struct grpx_node *next(struct run *r, struct grpx_node *g)
 {
 	(void)r;
-	if (g->next)
+	if (g->grp->next)
 		return NULL;
-	g->next = 1;
+	g->grp->next = 1;
 	if (g->nlog == g->attempt) /* the last one is logged: this is the next */
 		g->attempt++;
 	return g->kids[0];
@@ -53,7 +53,7 @@ static void wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
 	(void)r;
 	(void)c;
 	g->kids[0]->state = T_IDLE;
-	g->next = 0;
+	g->grp->next = 0;
 }
 
 const struct mode_ops mode_retry = {

@@ -39,14 +39,14 @@ static int64_t at_due(int64_t started_at, const struct at_spec *at)
 
 static void begin(struct run *r, struct grpx_node *g)
 {
-	g->rq_head = g->rq_tail = NULL;
+	g->grp->rq_head = g->grp->rq_tail = NULL;
 	for (uint32_t i = 0; i < g->nkids; i++) {
 		struct grpx_node *c = g->kids[i];
-		int64_t due = g->started_at;
-		if (c->delay_ms >= 0)
-			due += c->delay_ms * 1000;
-		else if (c->at.kind != AT_NONE)
-			due = at_due(g->started_at, &c->at);
+		int64_t due = g->grp->started_at;
+		if (c->opt->delay_ms >= 0)
+			due += c->opt->delay_ms * 1000;
+		else if (c->opt->at.kind != AT_NONE)
+			due = at_due(g->grp->started_at, &c->opt->at);
 		timer_arm(r, c, 1, due);
 	}
 }
@@ -55,22 +55,22 @@ static void wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	(void)r;
 	c->q_next = NULL;
-	if (g->rq_tail)
-		g->rq_tail->q_next = c;
+	if (g->grp->rq_tail)
+		g->grp->rq_tail->q_next = c;
 	else
-		g->rq_head = c;
-	g->rq_tail = c;
+		g->grp->rq_head = c;
+	g->grp->rq_tail = c;
 }
 
 static struct grpx_node *next(struct run *r, struct grpx_node *g)
 {
-	struct grpx_node *c = g->rq_head;
+	struct grpx_node *c = g->grp->rq_head;
 
 	(void)r;
 	if (c) {
-		g->rq_head = c->q_next;
-		if (!g->rq_head)
-			g->rq_tail = NULL;
+		g->grp->rq_head = c->q_next;
+		if (!g->grp->rq_head)
+			g->grp->rq_tail = NULL;
 		c->q_next = NULL;
 	}
 	return c;

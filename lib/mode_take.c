@@ -9,7 +9,7 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	if (c->status == GRPX_OK) {
 		group_pick(r, g, c);
-		if (g->nok == g->count) {
+		if (g->grp->nok == g->grp->count) {
 			group_offer_picks(r, g);
 			group_decide(r, g, GRPX_OK, WHY_DONE, g);
 		}
@@ -18,7 +18,7 @@ static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
 	group_discard(r, c, false);
 	if (status_bad(c->status))
 		group_on_error(r, g, c, GRPX_ON_CONTINUE);
-	if (g->nok + group_remaining(g) < g->count)
+	if (g->grp->nok + group_remaining(g) < g->grp->count)
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, g->err_head);
 	else
 		stagger_failed(r, g);

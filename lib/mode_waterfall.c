@@ -11,11 +11,11 @@
 static struct grpx_node *next(struct run *r, struct grpx_node *g)
 {
 	(void)r;
-	if (g->running || g->next >= g->nkids)
+	if (g->grp->running || g->grp->next >= g->nkids)
 		return NULL;
-	if (g->next > 0 && g->kids[g->next - 1]->status != GRPX_OK)
+	if (g->grp->next > 0 && g->kids[g->grp->next - 1]->status != GRPX_OK)
 		return NULL;
-	return g->kids[g->next++];
+	return g->kids[g->grp->next++];
 }
 
 /*

@@ -88,45 +88,45 @@ static void put_attrs(FILE *f, const struct grpx_node *n)
 	int oe = n->on_error >= 0 ? n->on_error : on_error_default(n->mode);
 	int64_t attempts = n->attempts;
 
-	if (group && n->limit)
-		fprintf(f, " limit=%u", n->limit);
-	if (group && n->count)
-		fprintf(f, " count=%u", n->count);
+	if (group && n->grp->limit)
+		fprintf(f, " limit=%u", n->grp->limit);
+	if (group && n->grp->count)
+		fprintf(f, " count=%u", n->grp->count);
 	if (group && oe >= 0)
 		fprintf(f, " on_error=%s", on_error[oe]);
-	put_dur(f, "stagger", n->stagger_ms);
-	put_dur(f, "delay", n->delay_ms);
-	put_at(f, &n->at);
+	put_dur(f, "stagger", n->opt->stagger_ms);
+	put_dur(f, "delay", n->opt->delay_ms);
+	put_at(f, &n->opt->at);
 	put_dur(f, "timeout", n->timeout_ms);
-	put_dur(f, "grace", n->grace_ms);
+	put_dur(f, "grace", n->opt->grace_ms);
 	if (group && n->mode == GRPX_RETRY && attempts < 0)
 		attempts = 3;
 	if (attempts >= 0)
 		fprintf(f, " attempts=%lld", (long long)attempts);
-	if (n->backoff.initial_ms >= 0) { /* INITIAL:MAX:FACTOR, as --backoff */
+	if (n->opt->backoff.initial_ms >= 0) { /* INITIAL:MAX:FACTOR, as --backoff */
 		char ini[32], max[32] = "-";
-		grpx_format_duration(n->backoff.initial_ms, ini, sizeof ini);
-		if (n->backoff.max_ms >= 0)
-			grpx_format_duration(n->backoff.max_ms, max, sizeof max);
-		fprintf(f, " backoff=%s:%s:%g%s", ini, max, n->backoff.factor,
-			n->backoff.jitter ? "+jitter" : "");
+		grpx_format_duration(n->opt->backoff.initial_ms, ini, sizeof ini);
+		if (n->opt->backoff.max_ms >= 0)
+			grpx_format_duration(n->opt->backoff.max_ms, max, sizeof max);
+		fprintf(f, " backoff=%s:%s:%g%s", ini, max, n->opt->backoff.factor,
+			n->opt->backoff.jitter ? "+jitter" : "");
 	}
-	for (uint32_t i = 0; i < n->nretry_on; i++)
-		fprintf(f, "%s%d", i ? "," : " retry_on=", n->retry_on[i]);
+	for (uint32_t i = 0; i < n->opt->nretry_on; i++)
+		fprintf(f, "%s%d", i ? "," : " retry_on=", n->opt->retry_on[i]);
 	if (n->stdin_inherit)
 		fputs(" stdin=inherit", f);
-	if (n->cwd) {
+	if (n->opt->cwd) {
 		fputs(" cwd=", f);
-		put_val(f, n->cwd, true);
+		put_val(f, n->opt->cwd, true);
 	}
-	if (n->shell)
-		put_list(f, "shell", n->shell, " ", false);
-	if (n->env && n->env[0])
-		put_list(f, "env", n->env, ",", true);
+	if (n->opt->shell)
+		put_list(f, "shell", n->opt->shell, " ", false);
+	if (n->opt->env && n->opt->env[0])
+		put_list(f, "env", n->opt->env, ",", true);
 	if (n->runner == 0)
 		fputs(" runner=local", f);
-	else if (n->runner == 1 && n->slurm_args && n->slurm_args[0])
-		put_list(f, "runner=slurm:", n->slurm_args, " ", false);
+	else if (n->runner == 1 && n->opt->slurm_args && n->opt->slurm_args[0])
+		put_list(f, "runner=slurm:", n->opt->slurm_args, " ", false);
 	else if (n->runner == 1)
 		fputs(" runner=slurm", f);
 }

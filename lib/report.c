@@ -106,12 +106,12 @@ static int by_pick(const void *a, const void *b)
 /* The children whose output the group chose, in the order it chose them. */
 static void write_selected(FILE *f, const struct grpx_node *g)
 {
-	struct grpx_node **v = calloc(g->npicked + 1, sizeof *v);
+	struct grpx_node **v = calloc(g->grp->npicked + 1, sizeof *v);
 	size_t n = 0;
 
 	if (!v)
 		return;
-	for (uint32_t i = 0; i < g->nkids && n < g->npicked; i++)
+	for (uint32_t i = 0; i < g->nkids && n < g->grp->npicked; i++)
 		if (g->kids[i]->pick)
 			v[n++] = g->kids[i];
 	qsort(v, n, sizeof *v, by_pick);

@@ -151,13 +151,13 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 	size_t ncwd = 0, len = 0;
 
 	for (n = t; n; n = n->parent) {
-		for (char **e = n->env; e && *e; e++)
+		for (char **e = n->opt->env; e && *e; e++)
 			nkeys++;
-		if (!shell && n->shell)
-			shell = n->shell;
+		if (!shell && n->opt->shell)
+			shell = n->opt->shell;
 		if (runner < 0 && n->runner >= 0) {
 			runner = n->runner;
-			slurm = n->slurm_args;
+			slurm = n->opt->slurm_args;
 		}
 	}
 	if (runner < 0)
@@ -178,7 +178,7 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 		n = t;
 		while (n->depth > d)
 			n = n->parent;
-		for (char **e = n->env; e && *e; e++)
+		for (char **e = n->opt->env; e && *e; e++)
 			env_put(sp->envp, &nenv, *e);
 	}
 	rt = retrier_of(t);
@@ -192,10 +192,10 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 
 	/* cwd: join the relative ones up to the nearest absolute one. */
 	for (n = t; n; n = n->parent)
-		if (n->cwd) {
+		if (n->opt->cwd) {
 			ncwd++;
-			len += strlen(n->cwd) + 1;
-			if (n->cwd[0] == '/')
+			len += strlen(n->opt->cwd) + 1;
+			if (n->opt->cwd[0] == '/')
 				break;
 		}
 	if (ncwd) {
@@ -205,11 +205,11 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 		for (size_t k = ncwd; k > 0; k--) {
 			size_t i = 0;
 			for (n = t; n; n = n->parent)
-				if (n->cwd && ++i == k)
+				if (n->opt->cwd && ++i == k)
 					break;
 			if (p != sp->cwd)
 				*p++ = '/';
-			p = stpcpy(p, n->cwd);
+			p = stpcpy(p, n->opt->cwd);
 		}
 	}
 

@@ -10,35 +10,35 @@
 
 static void arm_next(struct run *r, struct grpx_node *g)
 {
-	if (g->emitted < g->nkids)
-		timer_arm(r, g, 1, deadline_after(g->started_at, (int64_t)g->emitted * g->stagger_ms));
+	if (g->grp->emitted < g->nkids)
+		timer_arm(r, g, 1, deadline_after(g->grp->started_at, (int64_t)g->grp->emitted * g->opt->stagger_ms));
 }
 
 void stagger_begin(struct run *r, struct grpx_node *g)
 {
-	g->emitted = g->stagger_ms > 0 ? 1 : g->nkids;
+	g->grp->emitted = g->opt->stagger_ms > 0 ? 1 : g->nkids;
 	arm_next(r, g);
 }
 
 struct grpx_node *stagger_next(struct run *r, struct grpx_node *g)
 {
 	(void)r;
-	return g->next < g->emitted ? g->kids[g->next++] : NULL;
+	return g->grp->next < g->grp->emitted ? g->kids[g->grp->next++] : NULL;
 }
 
 void stagger_wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
 {
 	(void)c;
-	int64_t due = (run_now(r) - g->started_at) / (g->stagger_ms * 1000) + 1;
+	int64_t due = (run_now(r) - g->grp->started_at) / (g->opt->stagger_ms * 1000) + 1;
 
-	if (due > (int64_t)g->emitted)
-		g->emitted = due > (int64_t)g->nkids ? g->nkids : (uint32_t)due;
+	if (due > (int64_t)g->grp->emitted)
+		g->grp->emitted = due > (int64_t)g->nkids ? g->nkids : (uint32_t)due;
 	arm_next(r, g);
 }
 
 void stagger_failed(struct run *r, struct grpx_node *g)
 {
 	(void)r;
-	if (g->running == 0 && g->next == g->emitted && g->emitted < g->nkids)
-		g->emitted++;
+	if (g->grp->running == 0 && g->grp->next == g->grp->emitted && g->grp->emitted < g->nkids)
+		g->grp->emitted++;
 }

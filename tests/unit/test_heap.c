@@ -13,7 +13,7 @@ static struct grpx_node *mk(int n)
 	struct grpx_node *v = calloc((size_t)n, sizeof *v);
 	for (int i = 0; i < n; i++) {
 		v[i].seq = (uint32_t)i;
-		v[i].tm[0].slot = v[i].tm[1].slot = -1;
+		v[i].slot[0] = v[i].slot[1] = -1;
 	}
 	return v;
 }
@@ -54,7 +54,7 @@ static void remove_from_middle(void **state)
 		heap_push(&h, &v[i], 0, (i * 7919) % N);
 	for (int i = 0; i < N; i += 3) {
 		heap_remove(&h, &v[i], 0);
-		assert_int_equal(v[i].tm[0].slot, -1);
+		assert_int_equal(v[i].slot[0], -1);
 	}
 	heap_remove(&h, &v[0], 0); /* removing twice is harmless */
 	int64_t last = -1;

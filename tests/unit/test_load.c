@@ -71,33 +71,33 @@ static void valid_tree(void **state)
 	assert_int_equal(job->nnodes, 22);
 	assert_int_equal(r->kind, NODE_GROUP);
 	assert_int_equal(r->mode, GRPX_ERRGROUP);
-	assert_int_equal(r->limit, 1);
+	assert_int_equal(r->grp->limit, 1);
 	assert_string_equal(r->path, "");
 	assert_string_equal(r->name, "");
 	assert_null(r->parent);
 	assert_int_equal(r->seq, 0);
 	assert_int_equal(r->nkids, 6);
-	assert_string_equal(r->shell[0], "bash");
-	assert_string_equal(r->shell[3], "-c");
-	assert_null(r->shell[4]);
-	assert_int_equal(r->grace_ms, 2000);
+	assert_string_equal(r->opt->shell[0], "bash");
+	assert_string_equal(r->opt->shell[3], "-c");
+	assert_null(r->opt->shell[4]);
+	assert_int_equal(r->opt->grace_ms, 2000);
 	assert_int_equal(r->timeout_ms, 3600000);
-	assert_string_equal(r->env[0], "LANG=C");
-	assert_string_equal(r->env[1], "EMPTY=");
-	assert_null(r->env[2]);
-	assert_string_equal(r->cwd, "/tmp");
+	assert_string_equal(r->opt->env[0], "LANG=C");
+	assert_string_equal(r->opt->env[1], "EMPTY=");
+	assert_null(r->opt->env[2]);
+	assert_string_equal(r->opt->cwd, "/tmp");
 
 	n = grpx_job_find(job, "checks");
 	assert_ptr_equal(n, r->kids[0]);
 	assert_int_equal(n->mode, GRPX_SIZED);
-	assert_int_equal(n->limit, 4);
+	assert_int_equal(n->grp->limit, 4);
 	assert_int_equal(n->on_error, GRPX_ON_CONTINUE);
 	assert_int_equal(n->seq, 1);
 	assert_int_equal(n->depth, 1);
 	assert_int_equal(n->line, 9);
 	assert_int_equal(n->col, 5);
-	assert_null(n->shell);      /* stored as written, not inherited */
-	assert_int_equal(n->grace_ms, -1);
+	assert_null(n->opt->shell);      /* stored as written, not inherited */
+	assert_int_equal(n->opt->grace_ms, -1);
 
 	n = grpx_job_find(job, "checks/unit");
 	assert_non_null(n);
@@ -108,12 +108,12 @@ static void valid_tree(void **state)
 	assert_string_equal(n->run, "make test");
 	assert_int_equal(n->timeout_ms, 600000);
 	assert_int_equal(n->attempts, 2);
-	assert_int_equal(n->backoff.initial_ms, 100);
-	assert_int_equal(n->backoff.max_ms, 10000);
-	assert_true(n->backoff.factor == 1.5);
-	assert_true(n->backoff.jitter);
-	assert_int_equal(n->nretry_on, 2);
-	assert_int_equal(n->retry_on[1], 75);
+	assert_int_equal(n->opt->backoff.initial_ms, 100);
+	assert_int_equal(n->opt->backoff.max_ms, 10000);
+	assert_true(n->opt->backoff.factor == 1.5);
+	assert_true(n->opt->backoff.jitter);
+	assert_int_equal(n->opt->nretry_on, 2);
+	assert_int_equal(n->opt->retry_on[1], 75);
 	assert_int_equal(n->on_error, -1);
 	assert_int_equal(n->pid, -1);
 	assert_int_equal(n->pgid, -1);
@@ -122,18 +122,18 @@ static void valid_tree(void **state)
 	assert_int_equal(n->in_fd, -1);
 	assert_int_equal(n->exit_code, -1);
 	assert_true(n->start_ms == -1 && n->end_ms == -1);
-	assert_int_equal(n->tm[0].slot, -1);
-	assert_int_equal(n->tm[1].slot, -1);
+	assert_int_equal(n->slot[0], -1);
+	assert_int_equal(n->slot[1], -1);
 	assert_int_equal(n->status, GRPX_PENDING);
 	n = grpx_job_find(job, "checks/lint");
 	assert_int_equal(n->attempts, -1);
-	assert_int_equal(n->backoff.initial_ms, -1);
-	assert_true(n->backoff.factor == 2);
+	assert_int_equal(n->opt->backoff.initial_ms, -1);
+	assert_true(n->opt->backoff.factor == 2);
 	assert_int_equal(n->timeout_ms, -1);
-	assert_null(n->retry_on);
+	assert_null(n->opt->retry_on);
 
 	n = grpx_job_find(job, "fetch");
-	assert_int_equal(n->stagger_ms, 250);
+	assert_int_equal(n->opt->stagger_ms, 250);
 	assert_string_equal(n->kids[0]->name, "1");
 	assert_string_equal(n->kids[1]->path, "fetch/2");
 	assert_null(n->kids[1]->run);
@@ -144,39 +144,39 @@ static void valid_tree(void **state)
 	n = grpx_job_find(job, "report/top/1");
 	assert_non_null(n);
 	assert_int_equal(n->depth, 3);
-	assert_int_equal(n->parent->count, 1);
+	assert_int_equal(n->parent->grp->count, 1);
 	assert_int_equal(n->parent->mode, GRPX_TAKE);
 	assert_string_equal(n->run, "head -n 5");
 
 	n = grpx_job_find(job, "nightly");
 	assert_int_equal(n->on_error, GRPX_ON_DRAIN);
-	assert_int_equal(n->kids[0]->delay_ms, 90000);
-	assert_int_equal(n->kids[0]->at.kind, AT_NONE);
-	assert_int_equal(n->kids[1]->at.kind, AT_ABS);
-	assert_int_equal(n->kids[1]->at.value, 1795773600000LL);
-	assert_int_equal(n->kids[2]->at.value, 1795773600000LL - 8 * 3600000);
-	assert_int_equal(n->kids[3]->at.kind, AT_CLOCK);
-	assert_int_equal(n->kids[3]->at.value, (7 * 60 + 30) * 60000);
-	assert_int_equal(n->kids[3]->delay_ms, -1);
+	assert_int_equal(n->kids[0]->opt->delay_ms, 90000);
+	assert_int_equal(n->kids[0]->opt->at.kind, AT_NONE);
+	assert_int_equal(n->kids[1]->opt->at.kind, AT_ABS);
+	assert_int_equal(n->kids[1]->opt->at.value, 1795773600000LL);
+	assert_int_equal(n->kids[2]->opt->at.value, 1795773600000LL - 8 * 3600000);
+	assert_int_equal(n->kids[3]->opt->at.kind, AT_CLOCK);
+	assert_int_equal(n->kids[3]->opt->at.value, (7 * 60 + 30) * 60000);
+	assert_int_equal(n->kids[3]->opt->delay_ms, -1);
 
 	n = grpx_job_find(job, "flaky");
 	assert_int_equal(n->mode, GRPX_RETRY);
 	assert_int_equal(n->attempts, 0);
-	assert_int_equal(n->grace_ms, 500);
+	assert_int_equal(n->opt->grace_ms, 500);
 	n = grpx_job_find(job, "flaky/1");
 	assert_int_equal(n->mode, GRPX_ALL);
 	assert_int_equal(n->runner, 1);
-	assert_string_equal(n->slurm_args[1], "--time=5");
-	assert_null(n->slurm_args[2]);
+	assert_string_equal(n->opt->slurm_args[1], "--time=5");
+	assert_null(n->opt->slurm_args[2]);
 	n = grpx_job_find(job, "flaky/1/1");
 	assert_true(n->stdin_inherit);
-	assert_string_equal(n->shell[0], "/bin/zsh");
-	assert_string_equal(n->shell[1], "-c");
-	assert_null(n->shell[2]);
+	assert_string_equal(n->opt->shell[0], "/bin/zsh");
+	assert_string_equal(n->opt->shell[1], "-c");
+	assert_null(n->opt->shell[2]);
 	assert_int_equal(n->runner, -1);
 	n = grpx_job_find(job, "flaky/1/2");
 	assert_false(n->stdin_inherit);
-	assert_string_equal(n->cwd, "sub");
+	assert_string_equal(n->opt->cwd, "sub");
 	assert_int_equal(n->runner, 0);
 	assert_int_equal(n->seq, 20);
 
@@ -228,7 +228,7 @@ static void minimal(void **state)
 	grpx_job_free(job);
 	/* aliases share definitions without copying the text */
 	job = load_ok("groups: [{run: a, env: &e {A: b}}, {run: b, env: *e}]\n");
-	assert_string_equal(job->root->kids[1]->env[0], "A=b");
+	assert_string_equal(job->root->kids[1]->opt->env[0], "A=b");
 	grpx_job_free(job);
 }
 
@@ -592,17 +592,17 @@ static void adhoc_build(void **state)
 	assert_int_equal(check_links(job->root, 0), 5);
 	g = grpx_job_find(job, "race");
 	assert_ptr_equal(g, job->root->kids[0]);
-	assert_int_equal(job->root->limit, 1);
+	assert_int_equal(job->root->grp->limit, 1);
 	assert_int_equal(g->kind, NODE_GROUP);
 	assert_int_equal(g->mode, GRPX_RACE);
-	assert_int_equal(g->stagger_ms, 100);
+	assert_int_equal(g->opt->stagger_ms, 100);
 	assert_int_equal(g->attempts, -1);
 	assert_string_equal(g->kids[2]->path, "race/3");
 	assert_string_equal(g->kids[2]->run, "echo c");
 	assert_int_equal(g->kids[2]->attempts, 2);
-	assert_int_equal(g->kids[2]->backoff.initial_ms, 10);
-	assert_true(g->kids[2]->backoff.factor == 2);
-	assert_int_equal(g->kids[2]->retry_on[1], 2);
+	assert_int_equal(g->kids[2]->opt->backoff.initial_ms, 10);
+	assert_true(g->kids[2]->opt->backoff.factor == 2);
+	assert_int_equal(g->kids[2]->opt->retry_on[1], 2);
 	assert_int_equal(g->kids[2]->pid, -1);
 	grpx_job_free(job);
 
@@ -613,7 +613,7 @@ static void adhoc_build(void **state)
 	assert_int_equal(grpx_job_adhoc(&a, cmds, 1, &job, err, sizeof err), 0);
 	g = grpx_job_find(job, "retry");
 	assert_int_equal(g->attempts, 5);
-	assert_true(g->backoff.factor == 3);
+	assert_true(g->opt->backoff.factor == 3);
 	assert_int_equal(g->kids[0]->attempts, -1);
 	grpx_job_free(job);
 
@@ -623,15 +623,15 @@ static void adhoc_build(void **state)
 	assert_int_equal(grpx_job_adhoc(&a, cmds, 3, &job, err, sizeof err), 0);
 	g = grpx_job_find(job, "schedule");
 	assert_int_equal(g->on_error, GRPX_ON_CANCEL);
-	assert_int_equal(g->kids[0]->delay_ms, 0);
-	assert_int_equal(g->kids[2]->delay_ms, 2000);
+	assert_int_equal(g->kids[0]->opt->delay_ms, 0);
+	assert_int_equal(g->kids[2]->opt->delay_ms, 2000);
 	grpx_job_free(job);
 	/* delay x position saturates at the longest duration */
 	a.delay_ms = 3000000000000; /* 833333h20m */
 	assert_int_equal(grpx_job_adhoc(&a, cmds, 3, &job, err, sizeof err), 0);
 	g = grpx_job_find(job, "schedule");
-	assert_int_equal(g->kids[1]->delay_ms, 3000000000000);
-	assert_int_equal(g->kids[2]->delay_ms, 3600000000000);
+	assert_int_equal(g->kids[1]->opt->delay_ms, 3000000000000);
+	assert_int_equal(g->kids[2]->opt->delay_ms, 3600000000000);
 	grpx_job_free(job);
 
 	a = adhoc_defaults(GRPX_SIZED);
