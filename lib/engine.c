@@ -312,6 +312,34 @@ static void close_fd(int *fd)
 	}
 }
 
+/*
+ * Close *fd once the loop has started what is due.  The last close of a
+ * spool frees its pages, ~0.15 s per GiB here: a waterfall's next stage
+ * should not wait for that.
+ */
+static void close_late(struct run *r, int *fd)
+{
+	if (*fd >= 0 && r->nlate == r->caplate) {
+		size_t cap = r->caplate ? r->caplate * 2 : 16;
+		int *v = realloc(r->late, cap * sizeof *v);
+		if (!v) {
+			close_fd(fd);
+			return;
+		}
+		r->late = v;
+		r->caplate = cap;
+	}
+	if (*fd >= 0)
+		r->late[r->nlate++] = *fd;
+	*fd = -1;
+}
+
+static void close_pending(struct run *r)
+{
+	while (r->nlate > 0)
+		close(r->late[--r->nlate]);
+}
+
 /* --- output --- */
 
 static int64_t fd_size(int fd)
@@ -838,7 +866,7 @@ static void pump(struct run *r)
 
 static void node_ended(struct run *r, struct grpx_node *n)
 {
-	close_fd(&n->in_fd); /* the spool a waterfall handed it, read or not */
+	close_late(r, &n->in_fd); /* the spool a waterfall handed it, read or not */
 	n->state = T_DONE;
 	if (n->end_ms < 0 || n->kind == NODE_TASK)
 		n->end_ms = rel_ms(r);
@@ -1512,6 +1540,7 @@ static void loop(struct run *r)
 		if (r->sig_pending)
 			continue; /* taken while output waited: act before starting more */
 		pump(r);
+		close_pending(r);
 		if (r->done_head || r->sig_pending || r->chld_pending)
 			continue;
 		if (r->finished)
@@ -1743,6 +1772,8 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		group_start(r, job->root);
 	}
 	loop(r);
+	close_pending(r);
+	free(r->late);
 	current_run = NULL;
 	reap_escapees(r);
 	if (r->outcome == GRPX_RUN_OK && job->root->status != GRPX_OK)

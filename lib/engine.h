@@ -56,6 +56,8 @@ struct run {
 	char **errmsg;              /* parallel to errs, owned */
 	struct grpx_node **saved_kids; /* the root's own kids during a PATH run */
 	uint32_t saved_nkids;
+	int *late;                  /* fds to close once the loop has started what is due */
+	size_t nlate, caplate;
 	struct grpx_node **batch;   /* dispatch(): ended nodes of one wake-up */
 	size_t batch_cap;
 	int sig_pending, sig_pending2; /* read by grpx_output_wait(), not yet acted on */
