@@ -252,7 +252,7 @@ void heap_free(struct heap *h);
 #define SLURM_ENOCTLD (-1) /* errnum: srun could not reach the controller */
 /* Whether t runs under the slurm runner (the nearest `runner:` up). */
 bool node_slurm(const struct grpx_node *t);
-/* The job name of t's step in this run, "grpx-PID-SEQ"; -1: too long. */
+/* The job name of t's step in this run, "grpx-HOST-PID-SEQ"; -1: too long. */
 int slurm_job_name(const struct grpx_node *t, char *buf, size_t len);
 /* Whether "KEY=VALUE" of grpx's environment stays out of a step's. */
 bool slurm_env_drop(const char *kv);

@@ -30,9 +30,16 @@ bool node_slurm(const struct grpx_node *t)
 	return false;
 }
 
+/* The host is in the name: grpx runs on several login nodes of a cluster
+ * at once, and `scancel --name` must reach only this run's steps. */
 int slurm_job_name(const struct grpx_node *t, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "grpx-%ld-%u", (long)getpid(), t->seq);
+	static char host[65];
+
+	if (!host[0] && (gethostname(host, sizeof host - 1) != 0 || !host[0]))
+		strcpy(host, "localhost");
+	host[strcspn(host, ".")] = '\0'; /* the short name */
+	int n = snprintf(buf, len, "grpx-%s-%ld-%u", host, (long)getpid(), t->seq);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -77,7 +84,7 @@ static int scancel(char *const argv[])
  */
 int slurm_stop(const struct grpx_node *t, int sig)
 {
-	char name[64], opt[80];
+	char name[128], opt[144];
 	int err;
 
 	if (slurm_job_name(t, name, sizeof name) < 0)

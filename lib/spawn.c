@@ -229,7 +229,7 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 		return ENOMEM;
 	size_t k = 0;
 	if (runner == 1) {
-		char name[64];
+		char name[128];
 		if (slurm_job_name(t, name, sizeof name) < 0)
 			return ENAMETOOLONG;
 		if (asprintf(&sp->jobname, "--job-name=%s", name) < 0)
