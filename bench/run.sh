@@ -45,6 +45,7 @@ cmake -S "$src" -B "$out/grpx" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$out/grpx" -j2 --target grpx >/dev/null
 cc -O2 -Wall -o "$out/floor" "$here/floor.c"
 cc -O2 -Wall -o "$out/timer_floor" "$here/timer_floor.c"
+cc -O2 -Wall -o "$out/wf_floor" "$here/wf_floor.c"
 
 {
 	echo "### Machine"
@@ -60,7 +61,7 @@ cc -O2 -Wall -o "$out/timer_floor" "$here/timer_floor.c"
 cat "$results/machine.md"
 echo
 
-GRPX=$out/grpx/grpx FLOOR=$out/floor TIMER_FLOOR=$out/timer_floor \
+GRPX=$out/grpx/grpx FLOOR=$out/floor TIMER_FLOOR=$out/timer_floor WF_FLOOR=$out/wf_floor \
 RESULTS=$results WORK=$work \
 	python3 "$here/bench.py"
 
