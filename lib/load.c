@@ -179,17 +179,27 @@ static struct sment *smap_slot(struct smap *m, const char *k)
 
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
-/* A YAML node: what the schema pass reads. */
+/* A YAML node: what the schema pass reads.  32 bytes: a big file has
+ * millions. */
 struct ynode {
-	char *s;            /* owned scalar text; NULL for a collection */
-	struct ynode **kid; /* owned; a list's items, or a map's key, value, ... */
-	uint32_t n;         /* entries in kid */
-	uint8_t type;       /* enum ytype */
+	union {
+		char *s;            /* owned text of a scalar */
+		struct ynode **kid; /* owned; a list's items, or a map's key,
+				     * value, ... */
+	};
+	uint32_t n;         /* entries in kid; 0 for a scalar */
+	uint8_t type;       /* enum ytype: says which of s and kid is set */
 	bool plain;         /* untagged plain scalar: may be null, int or bool */
 	uint16_t height;    /* collection levels, itself included */
 	int line, col;      /* from 1 */
-	uint64_t weight;    /* nodes it stands for, aliases inside followed */
+	/* Nodes it stands for, aliases inside followed.  A ynode is placed
+	 * once where it is written; every other placement is an alias use, and
+	 * those add at most MAX_ALIAS_NODES all together (ld.alias_nodes), so
+	 * a weight is at most MAX_YNODES + MAX_ALIAS_NODES. */
+	uint32_t weight;
 };
+_Static_assert(MAX_YNODES + MAX_ALIAS_NODES <= UINT32_MAX, "weight overflows");
+_Static_assert(sizeof(struct ynode) <= 32, "struct ynode grew");
 
 #define CHUNK 1024
 struct chunk {
@@ -551,10 +561,11 @@ static void ld_free(struct ld *L)
 {
 	for (struct chunk *c = L->chunks, *next; c; c = next) {
 		next = c->next;
-		for (size_t i = 0; i < c->used; i++) {
-			free(c->v[i].s);
-			free(c->v[i].kid);
-		}
+		for (size_t i = 0; i < c->used; i++)
+			if (c->v[i].type == Y_SCALAR)
+				free(c->v[i].s);
+			else
+				free(c->v[i].kid);
 		free(c);
 	}
 	for (size_t i = 0; i < L->anchors.cap; i++)
