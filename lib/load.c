@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,9 +184,9 @@ enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
  * millions. */
 struct ynode {
 	union {
-		char *s;            /* owned text of a scalar */
-		struct ynode **kid; /* owned; a list's items, or a map's key,
-				     * value, ... */
+		char *s;            /* text of a scalar */
+		struct ynode **kid; /* a list's items, or a map's key, value,
+				     * ...; NULL while n is 0 */
 	};
 	uint32_t n;         /* entries in kid; 0 for a scalar */
 	uint8_t type;       /* enum ytype: says which of s and kid is set */
@@ -208,6 +209,14 @@ struct chunk {
 	struct ynode v[CHUNK];
 };
 
+/* Pass 1 makes many small pieces and frees them all at once, so they come
+ * from blocks of BLOCK bytes, with no malloc header or rounding each. */
+#define BLOCK (64u << 10)
+struct block {
+	struct block *next;
+	max_align_t v[];
+};
+
 /* An open collection while pass 1 reads its children. */
 struct frame {
 	struct ynode *y;
@@ -222,6 +231,9 @@ struct ld {
 	bool fatal;               /* the tree is incomplete: stop */
 	/* pass 1 */
 	struct chunk *chunks;     /* owns every ynode */
+	struct block *blocks;     /* owns every scalar text and kid array */
+	char *top;                /* the unused end of the current block */
+	size_t left;              /* bytes there */
 	size_t nynodes;
 	struct ynode *root;
 	struct smap anchors;      /* owned names -> ynode */
@@ -288,6 +300,34 @@ static void report_dups(struct ld *L, const struct item *it, size_t n,
 }
 
 /* ---- pass 1: YAML events to ynodes ---- */
+
+/* size (> 0) bytes aligned to align (a power of 2), kept until ld_free;
+ * NULL when out of memory. */
+static void *ld_alloc(struct ld *L, size_t size, size_t align)
+{
+	size_t pad = -(uintptr_t)L->top & (align - 1);
+	bool big = size > BLOCK / 4;
+	struct block *b;
+	char *p;
+
+	if (pad + size <= L->left) {
+		p = L->top + pad;
+		L->top = p + size;
+		L->left -= pad + size;
+		return p;
+	}
+	/* A big piece gets a block of its own: the current one goes on. */
+	if (!(b = malloc(sizeof *b + (big ? size : BLOCK))))
+		return NULL;
+	b->next = L->blocks;
+	L->blocks = b;
+	p = (char *)b->v;
+	if (!big) {
+		L->top = p + size;
+		L->left = BLOCK - size;
+	}
+	return p;
+}
 
 static struct ynode *ynew(struct ld *L, int type, yaml_mark_t m)
 {
@@ -366,7 +406,7 @@ static void on_scalar(struct ld *L, const yaml_event_t *ev)
 	}
 	if (!(y = ynew(L, Y_SCALAR, ev->start_mark)))
 		return;
-	if (!(y->s = malloc(len + 1))) {
+	if (!(y->s = ld_alloc(L, len + 1, 1))) {
 		oom(L);
 		return;
 	}
@@ -425,12 +465,13 @@ static void on_close(struct ld *L)
 	struct ynode *y = f->y;
 	size_t n = L->nstk - f->base;
 
-	if (!(y->kid = xcalloc(n, sizeof *y->kid))) {
+	if (n > 0 && !(y->kid = ld_alloc(L, n * sizeof *y->kid,
+					 alignof(struct ynode *)))) {
 		oom(L);
 	} else {
-		memcpy(y->kid, L->stk + f->base, n * sizeof *y->kid);
 		y->n = (uint32_t)n;
 		for (size_t i = 0; i < n; i++) {
+			y->kid[i] = L->stk[f->base + i];
 			y->weight += y->kid[i]->weight;
 			if (y->kid[i]->height >= y->height)
 				y->height = (uint16_t)(y->kid[i]->height + 1);
@@ -561,12 +602,11 @@ static void ld_free(struct ld *L)
 {
 	for (struct chunk *c = L->chunks, *next; c; c = next) {
 		next = c->next;
-		for (size_t i = 0; i < c->used; i++)
-			if (c->v[i].type == Y_SCALAR)
-				free(c->v[i].s);
-			else
-				free(c->v[i].kid);
 		free(c);
+	}
+	for (struct block *b = L->blocks, *next; b; b = next) {
+		next = b->next;
+		free(b);
 	}
 	for (size_t i = 0; i < L->anchors.cap; i++)
 		free((char *)L->anchors.e[i].k);
