@@ -202,13 +202,6 @@ struct ynode {
 _Static_assert(MAX_YNODES + MAX_ALIAS_NODES <= UINT32_MAX, "weight overflows");
 _Static_assert(sizeof(struct ynode) <= 32, "struct ynode grew");
 
-#define CHUNK 1024
-struct chunk {
-	struct chunk *next;
-	size_t used;
-	struct ynode v[CHUNK];
-};
-
 /* Pass 1 makes many small pieces and frees them all at once, so they come
  * from blocks of BLOCK bytes, with no malloc header or rounding each. */
 #define BLOCK (64u << 10)
@@ -230,8 +223,7 @@ struct ld {
 	size_t nerr;
 	bool fatal;               /* the tree is incomplete: stop */
 	/* pass 1 */
-	struct chunk *chunks;     /* owns every ynode */
-	struct block *blocks;     /* owns every scalar text and kid array */
+	struct block *blocks;     /* owns every ynode, scalar text, kid array */
 	char *top;                /* the unused end of the current block */
 	size_t left;              /* bytes there */
 	size_t nynodes;
@@ -331,7 +323,7 @@ static void *ld_alloc(struct ld *L, size_t size, size_t align)
 
 static struct ynode *ynew(struct ld *L, int type, yaml_mark_t m)
 {
-	struct chunk *c = L->chunks;
+	struct ynode *y;
 
 	if (L->nynodes >= MAX_YNODES) {
 		errl(L, (int)m.line + 1, (int)m.column + 1,
@@ -339,17 +331,11 @@ static struct ynode *ynew(struct ld *L, int type, yaml_mark_t m)
 		L->fatal = true;
 		return NULL;
 	}
-	if (!c || c->used == CHUNK) {
-		if (!(c = malloc(sizeof *c))) {
-			oom(L);
-			return NULL;
-		}
-		c->next = L->chunks;
-		c->used = 0;
-		L->chunks = c;
+	if (!(y = ld_alloc(L, sizeof *y, alignof(struct ynode)))) {
+		oom(L);
+		return NULL;
 	}
 	L->nynodes++;
-	struct ynode *y = &c->v[c->used++];
 	*y = (struct ynode){ .type = (uint8_t)type, .line = (int)m.line + 1,
 			     .col = (int)m.column + 1, .weight = 1 };
 	return y;
@@ -600,10 +586,6 @@ static void read_yaml(struct ld *L, const char *buf, size_t len)
 
 static void ld_free(struct ld *L)
 {
-	for (struct chunk *c = L->chunks, *next; c; c = next) {
-		next = c->next;
-		free(c);
-	}
 	for (struct block *b = L->blocks, *next; b; b = next) {
 		next = b->next;
 		free(b);
