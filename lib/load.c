@@ -1435,8 +1435,10 @@ static struct grpx_node *build_root(struct ld *L, const struct ynode *y)
 
 /* ---- the public face ---- */
 
-int grpx_load_mem(const char *name, const char *buf, size_t len,
-		  struct grpx_job **jobp, struct grpx_diags *d)
+/* grpx_load_mem() that also frees `own` (buf or NULL) once pass 1 is done
+ * with buf: the file need not stay while pass 2 builds the job. */
+static int load(const char *name, const char *buf, size_t len, char *own,
+		struct grpx_job **jobp, struct grpx_diags *d)
 {
 	struct ld L = { .file = name, .d = d };
 	size_t first = d ? d->n : 0;
@@ -1445,10 +1447,12 @@ int grpx_load_mem(const char *name, const char *buf, size_t len,
 	*jobp = NULL;
 	if (!job || !(job->file = xstrdup(name))) {
 		free(job);
+		free(own);
 		diag_add(d, name, 0, 0, "out of memory");
 		return -1;
 	}
 	read_yaml(&L, buf, len);
+	free(own);
 	if (!L.fatal)
 		job->root = build_root(&L, L.root);
 	job->nnodes = L.nnodes;
@@ -1463,12 +1467,18 @@ int grpx_load_mem(const char *name, const char *buf, size_t len,
 	return 0;
 }
 
+int grpx_load_mem(const char *name, const char *buf, size_t len,
+		  struct grpx_job **jobp, struct grpx_diags *d)
+{
+	return load(name, buf, len, NULL, jobp, d);
+}
+
 int grpx_load(const char *path, struct grpx_job **jobp, struct grpx_diags *d)
 {
 	char *buf = NULL, *nb;
 	size_t len = 0, cap = 0;
 	ssize_t r = 0;
-	int fd, ret;
+	int fd;
 
 	*jobp = NULL;
 	/* Read to EOF, whatever the size says: a pipe or /dev/stdin works too. */
@@ -1495,9 +1505,7 @@ int grpx_load(const char *path, struct grpx_job **jobp, struct grpx_diags *d)
 	if (r < 0)
 		goto fail;
 	close(fd);
-	ret = grpx_load_mem(path, buf, len, jobp, d);
-	free(buf);
-	return ret;
+	return load(path, buf, len, buf, jobp, d);
 fail:
 	diag_add(d, path, 0, 0, "cannot read job file: %s", strerror(errno));
 	if (fd >= 0)
