@@ -584,18 +584,26 @@ static void read_yaml(struct ld *L, const char *buf, size_t len)
 	yaml_parser_delete(&p);
 }
 
+/* Pass 1 is done: free all of it but the tree, before pass 2 builds on it. */
+static void pass1_free(struct ld *L)
+{
+	for (size_t i = 0; i < L->anchors.cap; i++)
+		free((char *)L->anchors.e[i].k);
+	free(L->anchors.e);
+	L->anchors = (struct smap){ 0 };
+	while (L->nopen > 0)
+		free(L->open[--L->nopen].anchor);
+	free(L->stk);
+	L->stk = NULL;
+	L->nstk = L->capstk = 0;
+}
+
 static void ld_free(struct ld *L)
 {
 	for (struct block *b = L->blocks, *next; b; b = next) {
 		next = b->next;
 		free(b);
 	}
-	for (size_t i = 0; i < L->anchors.cap; i++)
-		free((char *)L->anchors.e[i].k);
-	free(L->anchors.e);
-	while (L->nopen > 0)
-		free(L->open[--L->nopen].anchor);
-	free(L->stk);
 }
 
 /* ---- scalars ---- */
@@ -1453,6 +1461,7 @@ static int load(const char *name, const char *buf, size_t len, char *own,
 	}
 	read_yaml(&L, buf, len);
 	free(own);
+	pass1_free(&L);
 	if (!L.fatal)
 		job->root = build_root(&L, L.root);
 	job->nnodes = L.nnodes;
