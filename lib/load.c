@@ -224,8 +224,8 @@ struct ld {
 	bool fatal;               /* the tree is incomplete: stop */
 	/* pass 1 */
 	struct block *blocks;     /* owns every ynode, scalar text, kid array */
-	char *top;                /* the unused end of the current block */
-	size_t left;              /* bytes there */
+	char *top;                /* the free space of the current block */
+	size_t left;              /* its bytes */
 	size_t nynodes;
 	struct ynode *root;
 	struct smap anchors;      /* owned names -> ynode */
@@ -293,31 +293,35 @@ static void report_dups(struct ld *L, const struct item *it, size_t n,
 
 /* ---- pass 1: YAML events to ynodes ---- */
 
-/* size (> 0) bytes aligned to align (a power of 2), kept until ld_free;
- * NULL when out of memory. */
+/*
+ * size (> 0) bytes aligned to align (a power of 2), kept until ld_free;
+ * NULL when out of memory.  Text (align 1) comes from the end of the free
+ * space and the rest from its start, so no text pads the ynode after it.
+ */
 static void *ld_alloc(struct ld *L, size_t size, size_t align)
 {
 	size_t pad = -(uintptr_t)L->top & (align - 1);
-	bool big = size > BLOCK / 4;
 	struct block *b;
 	char *p;
 
-	if (pad + size <= L->left) {
-		p = L->top + pad;
-		L->top = p + size;
-		L->left -= pad + size;
-		return p;
+	if (pad + size > L->left) {
+		/* A big piece gets a block of its own: the current one goes on. */
+		bool big = size > BLOCK / 4;
+		if (!(b = malloc(sizeof *b + (big ? size : BLOCK))))
+			return NULL;
+		b->next = L->blocks;
+		L->blocks = b;
+		if (big)
+			return b->v;
+		L->top = (char *)b->v;
+		L->left = BLOCK;
+		pad = 0;
 	}
-	/* A big piece gets a block of its own: the current one goes on. */
-	if (!(b = malloc(sizeof *b + (big ? size : BLOCK))))
-		return NULL;
-	b->next = L->blocks;
-	L->blocks = b;
-	p = (char *)b->v;
-	if (!big) {
-		L->top = p + size;
-		L->left = BLOCK - size;
-	}
+	L->left -= pad + size;
+	if (align == 1)
+		return L->top + L->left;
+	p = L->top + pad;
+	L->top = p + size;
 	return p;
 }
 

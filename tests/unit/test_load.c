@@ -505,12 +505,21 @@ static void huge_scalar(void **state)
 {
 	size_t n = 10u << 20;
 	char *s = malloc(n + 64);
+	struct grpx_job *job;
 
 	(void)state;
 	strcpy(s, "groups: [{run: ");
 	memset(s + 15, 'x', n);
 	strcpy(s + 15 + n, "}]\n");
 	load_bad(s, 1, 16, "scalar longer than 1 MiB");
+	/* 1 MiB is allowed, and kept whole next to the small scalars */
+	n = 1u << 20;
+	strcpy(s + 15 + n, "}, {run: y}]\n");
+	job = load_ok(s);
+	assert_int_equal(strlen(job->root->kids[0]->run), n);
+	assert_int_equal(strspn(job->root->kids[0]->run, "x"), n);
+	assert_string_equal(job->root->kids[1]->run, "y");
+	grpx_job_free(job);
 	free(s);
 }
 
