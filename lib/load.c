@@ -180,7 +180,7 @@ static struct sment *smap_slot(struct smap *m, const char *k)
 
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
-/* A YAML node: what the schema pass reads.  32 bytes: a big file has
+/* A YAML node: what the schema pass reads.  24 bytes: a big file has
  * millions. */
 struct ynode {
 	union {
@@ -191,16 +191,25 @@ struct ynode {
 	uint32_t n;         /* entries in kid; 0 for a scalar */
 	uint8_t type;       /* enum ytype: says which of s and kid is set */
 	bool plain;         /* untagged plain scalar: may be null, int or bool */
-	uint16_t height;    /* collection levels, itself included */
 	int line, col;      /* from 1 */
-	/* Nodes it stands for, aliases inside followed.  A ynode is placed
-	 * once where it is written; every other placement is an alias use, and
-	 * those add at most MAX_ALIAS_NODES all together (ld.alias_nodes), so
-	 * a weight is at most MAX_YNODES + MAX_ALIAS_NODES. */
+};
+_Static_assert(sizeof(struct ynode) <= 24, "struct ynode grew");
+
+/*
+ * An anchored node, and what each alias of it adds:
+ * - weight: the nodes it stands for, aliases inside followed.  A ynode is
+ *   placed once where it is written; every other placement is an alias
+ *   use, and those add at most MAX_ALIAS_NODES all together
+ *   (ld.alias_nodes), so a weight is at most MAX_YNODES + MAX_ALIAS_NODES;
+ * - height: its collection levels, itself included.
+ * Only pass 1 needs these, and only for anchors: ynodes do not keep them.
+ */
+struct anchor {
+	struct ynode *y;
 	uint32_t weight;
+	uint16_t height;
 };
 _Static_assert(MAX_YNODES + MAX_ALIAS_NODES <= UINT32_MAX, "weight overflows");
-_Static_assert(sizeof(struct ynode) <= 32, "struct ynode grew");
 
 /* Pass 1 makes many small pieces and frees them all at once, so they come
  * from blocks of BLOCK bytes, with no malloc header or rounding each. */
@@ -213,8 +222,10 @@ struct block {
 /* An open collection while pass 1 reads its children. */
 struct frame {
 	struct ynode *y;
-	size_t base;  /* its first child in ld.stk */
-	char *anchor; /* owned; registered once the collection is complete */
+	size_t base;      /* its first child in ld.stk */
+	char *anchor;     /* its anchor's name, added once it is complete */
+	uint32_t weight;  /* 1 + its children's weights so far */
+	uint16_t height;  /* its tallest child's height so far */
 };
 
 struct ld {
@@ -223,12 +234,12 @@ struct ld {
 	size_t nerr;
 	bool fatal;               /* the tree is incomplete: stop */
 	/* pass 1 */
-	struct block *blocks;     /* owns every ynode, scalar text, kid array */
+	struct block *blocks;     /* owns every ynode, text, kid array, anchor */
 	char *top;                /* the free space of the current block */
 	size_t left;              /* its bytes */
 	size_t nynodes;
 	struct ynode *root;
-	struct smap anchors;      /* owned names -> ynode */
+	struct smap anchors;      /* names -> struct anchor */
 	struct ynode **stk;       /* children of the open collections */
 	size_t nstk, capstk;
 	struct frame open[MAX_DEPTH];
@@ -341,17 +352,33 @@ static struct ynode *ynew(struct ld *L, int type, yaml_mark_t m)
 	}
 	L->nynodes++;
 	*y = (struct ynode){ .type = (uint8_t)type, .line = (int)m.line + 1,
-			     .col = (int)m.column + 1, .weight = 1 };
+			     .col = (int)m.column + 1 };
 	return y;
 }
 
-/* y is complete: make it the document, or the next child of its collection. */
-static void place(struct ld *L, struct ynode *y)
+/* A copy of s that lives until ld_free; NULL when out of memory. */
+static char *ld_strdup(struct ld *L, const char *s)
 {
+	size_t len = strlen(s) + 1;
+	char *p = ld_alloc(L, len, 1);
+
+	return p ? memcpy(p, s, len) : NULL;
+}
+
+/* y is complete, of weight w and height h (see struct anchor): make it the
+ * document, or the next child of the innermost open collection. */
+static void place(struct ld *L, struct ynode *y, uint32_t w, uint16_t h)
+{
+	struct frame *f;
+
 	if (L->nopen == 0) {
 		L->root = y;
 		return;
 	}
+	f = &L->open[L->nopen - 1];
+	f->weight += w;
+	if (h > f->height)
+		f->height = h;
 	if (L->nstk == L->capstk) {
 		size_t cap = L->capstk ? L->capstk * 2 : 256;
 		struct ynode **v = realloc(L->stk, cap * sizeof *v);
@@ -365,22 +392,22 @@ static void place(struct ld *L, struct ynode *y)
 	L->stk[L->nstk++] = y;
 }
 
-static void add_anchor(struct ld *L, const char *name, struct ynode *y)
+/* From now on `name` (from ld_strdup) stands for y, of weight w and
+ * height h; a later anchor of the same name wins. */
+static void add_anchor(struct ld *L, const char *name, struct ynode *y,
+		       uint32_t w, uint16_t h)
 {
-	struct sment *e = smap_slot(&L->anchors, name);
+	struct anchor *a = ld_alloc(L, sizeof *a, alignof(struct anchor));
+	struct sment *e = name && a ? smap_slot(&L->anchors, name) : NULL;
 
 	if (!e) {
 		oom(L);
 		return;
 	}
-	if (!e->k) {
-		if (!(e->k = strdup(name))) {
-			oom(L);
-			return;
-		}
+	if (!e->k)
 		L->anchors.n++;
-	}
-	e->v = y; /* a later anchor of the same name wins */
+	*a = (struct anchor){ y, w, h };
+	*e = (struct sment){ name, a };
 }
 
 static void on_scalar(struct ld *L, const yaml_event_t *ev)
@@ -406,14 +433,16 @@ static void on_scalar(struct ld *L, const yaml_event_t *ev)
 	if (memchr(y->s, '\0', len))
 		erry(L, y, "scalar contains a NUL byte");
 	if (ev->data.scalar.anchor)
-		add_anchor(L, (const char *)ev->data.scalar.anchor, y);
-	place(L, y);
+		add_anchor(L, ld_strdup(L, (const char *)ev->data.scalar.anchor),
+			   y, 1, 0);
+	place(L, y, 1, 0);
 }
 
 static void on_open(struct ld *L, int type, const yaml_event_t *ev,
 		    const yaml_char_t *anchor)
 {
 	struct ynode *y;
+	struct frame *f;
 
 	if (L->nopen == MAX_DEPTH) {
 		errl(L, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
@@ -423,10 +452,10 @@ static void on_open(struct ld *L, int type, const yaml_event_t *ev,
 	}
 	if (!(y = ynew(L, type, ev->start_mark)))
 		return;
-	L->open[L->nopen] = (struct frame){ y, L->nstk, NULL };
-	if (anchor && !(L->open[L->nopen].anchor = strdup((const char *)anchor)))
+	f = &L->open[L->nopen++];
+	*f = (struct frame){ y, L->nstk, NULL, 1, 0 };
+	if (anchor && !(f->anchor = ld_strdup(L, (const char *)anchor)))
 		oom(L);
-	L->nopen++;
 }
 
 /* A map is complete: its keys must be distinct scalars. */
@@ -454,29 +483,22 @@ static void on_close(struct ld *L)
 	struct frame *f = &L->open[--L->nopen];
 	struct ynode *y = f->y;
 	size_t n = L->nstk - f->base;
+	uint16_t h = (uint16_t)(f->height + 1);
 
 	if (n > 0 && !(y->kid = ld_alloc(L, n * sizeof *y->kid,
 					 alignof(struct ynode *)))) {
 		oom(L);
 	} else {
 		y->n = (uint32_t)n;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n; i++)
 			y->kid[i] = L->stk[f->base + i];
-			y->weight += y->kid[i]->weight;
-			if (y->kid[i]->height >= y->height)
-				y->height = (uint16_t)(y->kid[i]->height + 1);
-		}
-		if (y->height == 0)
-			y->height = 1;
 		if (y->type == Y_MAP)
 			check_keys(L, y);
 		if (f->anchor)
-			add_anchor(L, f->anchor, y);
+			add_anchor(L, f->anchor, y, f->weight, h);
 	}
 	L->nstk = f->base;
-	free(f->anchor);
-	f->anchor = NULL;
-	place(L, y);
+	place(L, y, f->weight, h);
 }
 
 static void on_alias(struct ld *L, const yaml_event_t *ev)
@@ -484,7 +506,7 @@ static void on_alias(struct ld *L, const yaml_event_t *ev)
 	const char *name = (const char *)ev->data.alias.anchor;
 	struct sment *e = smap_slot(&L->anchors, name);
 	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
-	struct ynode *y;
+	const struct anchor *a;
 
 	if (!e) {
 		oom(L);
@@ -495,17 +517,17 @@ static void on_alias(struct ld *L, const yaml_event_t *ev)
 		L->fatal = true;
 		return;
 	}
-	y = (struct ynode *)e->v;
-	L->alias_nodes += y->weight;
+	a = e->v;
+	L->alias_nodes += a->weight;
 	if (L->alias_nodes > MAX_ALIAS_NODES) {
 		errl(L, line, col, "aliases expand past the limit (%u nodes)",
 		     MAX_ALIAS_NODES);
 		L->fatal = true;
-	} else if (L->nopen + y->height > MAX_DEPTH) {
+	} else if (L->nopen + a->height > MAX_DEPTH) {
 		errl(L, line, col, "nesting deeper than %d levels", MAX_DEPTH);
 		L->fatal = true;
 	} else {
-		place(L, y);
+		place(L, a->y, a->weight, a->height);
 	}
 }
 
@@ -591,12 +613,8 @@ static void read_yaml(struct ld *L, const char *buf, size_t len)
 /* Pass 1 is done: free all of it but the tree, before pass 2 builds on it. */
 static void pass1_free(struct ld *L)
 {
-	for (size_t i = 0; i < L->anchors.cap; i++)
-		free((char *)L->anchors.e[i].k);
 	free(L->anchors.e);
 	L->anchors = (struct smap){ 0 };
-	while (L->nopen > 0)
-		free(L->open[--L->nopen].anchor);
 	free(L->stk);
 	L->stk = NULL;
 	L->nstk = L->capstk = 0;
