@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,30 +180,52 @@ static struct sment *smap_slot(struct smap *m, const char *k)
 
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
-/* A YAML node: what the schema pass reads. */
+/* A YAML node: what the schema pass reads.  24 bytes: a big file has
+ * millions. */
 struct ynode {
-	char *s;            /* owned scalar text; NULL for a collection */
-	struct ynode **kid; /* owned; a list's items, or a map's key, value, ... */
-	uint32_t n;         /* entries in kid */
-	uint8_t type;       /* enum ytype */
+	union {
+		char *s;            /* text of a scalar */
+		struct ynode **kid; /* a list's items, or a map's key, value,
+				     * ...; NULL while n is 0 */
+	};
+	uint32_t n;         /* entries in kid; 0 for a scalar */
+	uint8_t type;       /* enum ytype: says which of s and kid is set */
 	bool plain;         /* untagged plain scalar: may be null, int or bool */
-	uint16_t height;    /* collection levels, itself included */
 	int line, col;      /* from 1 */
-	uint64_t weight;    /* nodes it stands for, aliases inside followed */
 };
+_Static_assert(sizeof(struct ynode) <= 24, "struct ynode grew");
 
-#define CHUNK 1024
-struct chunk {
-	struct chunk *next;
-	size_t used;
-	struct ynode v[CHUNK];
+/*
+ * An anchored node, and what each alias of it adds:
+ * - weight: the nodes it stands for, aliases inside followed.  A ynode is
+ *   placed once where it is written; every other placement is an alias
+ *   use, and those add at most MAX_ALIAS_NODES all together
+ *   (ld.alias_nodes), so a weight is at most MAX_YNODES + MAX_ALIAS_NODES;
+ * - height: its collection levels, itself included.
+ * Only pass 1 needs these, and only for anchors: ynodes do not keep them.
+ */
+struct anchor {
+	struct ynode *y;
+	uint32_t weight;
+	uint16_t height;
+};
+_Static_assert(MAX_YNODES + MAX_ALIAS_NODES <= UINT32_MAX, "weight overflows");
+
+/* Pass 1 makes many small pieces and frees them all at once, so they come
+ * from blocks of BLOCK bytes, with no malloc header or rounding each. */
+#define BLOCK (64u << 10)
+struct block {
+	struct block *next;
+	max_align_t v[];
 };
 
 /* An open collection while pass 1 reads its children. */
 struct frame {
 	struct ynode *y;
-	size_t base;  /* its first child in ld.stk */
-	char *anchor; /* owned; registered once the collection is complete */
+	size_t base;      /* its first child in ld.stk */
+	char *anchor;     /* its anchor's name, added once it is complete */
+	uint32_t weight;  /* 1 + its children's weights so far */
+	uint16_t height;  /* its tallest child's height so far */
 };
 
 struct ld {
@@ -211,10 +234,12 @@ struct ld {
 	size_t nerr;
 	bool fatal;               /* the tree is incomplete: stop */
 	/* pass 1 */
-	struct chunk *chunks;     /* owns every ynode */
+	struct block *blocks;     /* owns every ynode, text, kid array, anchor */
+	char *top;                /* the free space of the current block */
+	size_t left;              /* its bytes */
 	size_t nynodes;
 	struct ynode *root;
-	struct smap anchors;      /* owned names -> ynode */
+	struct smap anchors;      /* names -> struct anchor */
 	struct ynode **stk;       /* children of the open collections */
 	size_t nstk, capstk;
 	struct frame open[MAX_DEPTH];
@@ -279,9 +304,41 @@ static void report_dups(struct ld *L, const struct item *it, size_t n,
 
 /* ---- pass 1: YAML events to ynodes ---- */
 
+/*
+ * size (> 0) bytes aligned to align (a power of 2), kept until ld_free;
+ * NULL when out of memory.  Text (align 1) comes from the end of the free
+ * space and the rest from its start, so no text pads the ynode after it.
+ */
+static void *ld_alloc(struct ld *L, size_t size, size_t align)
+{
+	size_t pad = -(uintptr_t)L->top & (align - 1);
+	struct block *b;
+	char *p;
+
+	if (pad + size > L->left) {
+		/* A big piece gets a block of its own: the current one goes on. */
+		bool big = size > BLOCK / 4;
+		if (!(b = malloc(sizeof *b + (big ? size : BLOCK))))
+			return NULL;
+		b->next = L->blocks;
+		L->blocks = b;
+		if (big)
+			return b->v;
+		L->top = (char *)b->v;
+		L->left = BLOCK;
+		pad = 0;
+	}
+	L->left -= pad + size;
+	if (align == 1)
+		return L->top + L->left;
+	p = L->top + pad;
+	L->top = p + size;
+	return p;
+}
+
 static struct ynode *ynew(struct ld *L, int type, yaml_mark_t m)
 {
-	struct chunk *c = L->chunks;
+	struct ynode *y;
 
 	if (L->nynodes >= MAX_YNODES) {
 		errl(L, (int)m.line + 1, (int)m.column + 1,
@@ -289,29 +346,39 @@ static struct ynode *ynew(struct ld *L, int type, yaml_mark_t m)
 		L->fatal = true;
 		return NULL;
 	}
-	if (!c || c->used == CHUNK) {
-		if (!(c = malloc(sizeof *c))) {
-			oom(L);
-			return NULL;
-		}
-		c->next = L->chunks;
-		c->used = 0;
-		L->chunks = c;
+	if (!(y = ld_alloc(L, sizeof *y, alignof(struct ynode)))) {
+		oom(L);
+		return NULL;
 	}
 	L->nynodes++;
-	struct ynode *y = &c->v[c->used++];
 	*y = (struct ynode){ .type = (uint8_t)type, .line = (int)m.line + 1,
-			     .col = (int)m.column + 1, .weight = 1 };
+			     .col = (int)m.column + 1 };
 	return y;
 }
 
-/* y is complete: make it the document, or the next child of its collection. */
-static void place(struct ld *L, struct ynode *y)
+/* A copy of s that lives until ld_free; NULL when out of memory. */
+static char *ld_strdup(struct ld *L, const char *s)
 {
+	size_t len = strlen(s) + 1;
+	char *p = ld_alloc(L, len, 1);
+
+	return p ? memcpy(p, s, len) : NULL;
+}
+
+/* y is complete, of weight w and height h (see struct anchor): make it the
+ * document, or the next child of the innermost open collection. */
+static void place(struct ld *L, struct ynode *y, uint32_t w, uint16_t h)
+{
+	struct frame *f;
+
 	if (L->nopen == 0) {
 		L->root = y;
 		return;
 	}
+	f = &L->open[L->nopen - 1];
+	f->weight += w;
+	if (h > f->height)
+		f->height = h;
 	if (L->nstk == L->capstk) {
 		size_t cap = L->capstk ? L->capstk * 2 : 256;
 		struct ynode **v = realloc(L->stk, cap * sizeof *v);
@@ -325,22 +392,22 @@ static void place(struct ld *L, struct ynode *y)
 	L->stk[L->nstk++] = y;
 }
 
-static void add_anchor(struct ld *L, const char *name, struct ynode *y)
+/* From now on `name` (from ld_strdup) stands for y, of weight w and
+ * height h; a later anchor of the same name wins. */
+static void add_anchor(struct ld *L, const char *name, struct ynode *y,
+		       uint32_t w, uint16_t h)
 {
-	struct sment *e = smap_slot(&L->anchors, name);
+	struct anchor *a = ld_alloc(L, sizeof *a, alignof(struct anchor));
+	struct sment *e = name && a ? smap_slot(&L->anchors, name) : NULL;
 
 	if (!e) {
 		oom(L);
 		return;
 	}
-	if (!e->k) {
-		if (!(e->k = strdup(name))) {
-			oom(L);
-			return;
-		}
+	if (!e->k)
 		L->anchors.n++;
-	}
-	e->v = y; /* a later anchor of the same name wins */
+	*a = (struct anchor){ y, w, h };
+	*e = (struct sment){ name, a };
 }
 
 static void on_scalar(struct ld *L, const yaml_event_t *ev)
@@ -356,7 +423,7 @@ static void on_scalar(struct ld *L, const yaml_event_t *ev)
 	}
 	if (!(y = ynew(L, Y_SCALAR, ev->start_mark)))
 		return;
-	if (!(y->s = malloc(len + 1))) {
+	if (!(y->s = ld_alloc(L, len + 1, 1))) {
 		oom(L);
 		return;
 	}
@@ -366,14 +433,16 @@ static void on_scalar(struct ld *L, const yaml_event_t *ev)
 	if (memchr(y->s, '\0', len))
 		erry(L, y, "scalar contains a NUL byte");
 	if (ev->data.scalar.anchor)
-		add_anchor(L, (const char *)ev->data.scalar.anchor, y);
-	place(L, y);
+		add_anchor(L, ld_strdup(L, (const char *)ev->data.scalar.anchor),
+			   y, 1, 0);
+	place(L, y, 1, 0);
 }
 
 static void on_open(struct ld *L, int type, const yaml_event_t *ev,
 		    const yaml_char_t *anchor)
 {
 	struct ynode *y;
+	struct frame *f;
 
 	if (L->nopen == MAX_DEPTH) {
 		errl(L, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
@@ -383,10 +452,10 @@ static void on_open(struct ld *L, int type, const yaml_event_t *ev,
 	}
 	if (!(y = ynew(L, type, ev->start_mark)))
 		return;
-	L->open[L->nopen] = (struct frame){ y, L->nstk, NULL };
-	if (anchor && !(L->open[L->nopen].anchor = strdup((const char *)anchor)))
+	f = &L->open[L->nopen++];
+	*f = (struct frame){ y, L->nstk, NULL, 1, 0 };
+	if (anchor && !(f->anchor = ld_strdup(L, (const char *)anchor)))
 		oom(L);
-	L->nopen++;
 }
 
 /* A map is complete: its keys must be distinct scalars. */
@@ -414,28 +483,22 @@ static void on_close(struct ld *L)
 	struct frame *f = &L->open[--L->nopen];
 	struct ynode *y = f->y;
 	size_t n = L->nstk - f->base;
+	uint16_t h = (uint16_t)(f->height + 1);
 
-	if (!(y->kid = xcalloc(n, sizeof *y->kid))) {
+	if (n > 0 && !(y->kid = ld_alloc(L, n * sizeof *y->kid,
+					 alignof(struct ynode *)))) {
 		oom(L);
 	} else {
-		memcpy(y->kid, L->stk + f->base, n * sizeof *y->kid);
 		y->n = (uint32_t)n;
-		for (size_t i = 0; i < n; i++) {
-			y->weight += y->kid[i]->weight;
-			if (y->kid[i]->height >= y->height)
-				y->height = (uint16_t)(y->kid[i]->height + 1);
-		}
-		if (y->height == 0)
-			y->height = 1;
+		for (size_t i = 0; i < n; i++)
+			y->kid[i] = L->stk[f->base + i];
 		if (y->type == Y_MAP)
 			check_keys(L, y);
 		if (f->anchor)
-			add_anchor(L, f->anchor, y);
+			add_anchor(L, f->anchor, y, f->weight, h);
 	}
 	L->nstk = f->base;
-	free(f->anchor);
-	f->anchor = NULL;
-	place(L, y);
+	place(L, y, f->weight, h);
 }
 
 static void on_alias(struct ld *L, const yaml_event_t *ev)
@@ -443,7 +506,7 @@ static void on_alias(struct ld *L, const yaml_event_t *ev)
 	const char *name = (const char *)ev->data.alias.anchor;
 	struct sment *e = smap_slot(&L->anchors, name);
 	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
-	struct ynode *y;
+	const struct anchor *a;
 
 	if (!e) {
 		oom(L);
@@ -454,17 +517,17 @@ static void on_alias(struct ld *L, const yaml_event_t *ev)
 		L->fatal = true;
 		return;
 	}
-	y = (struct ynode *)e->v;
-	L->alias_nodes += y->weight;
+	a = e->v;
+	L->alias_nodes += a->weight;
 	if (L->alias_nodes > MAX_ALIAS_NODES) {
 		errl(L, line, col, "aliases expand past the limit (%u nodes)",
 		     MAX_ALIAS_NODES);
 		L->fatal = true;
-	} else if (L->nopen + y->height > MAX_DEPTH) {
+	} else if (L->nopen + a->height > MAX_DEPTH) {
 		errl(L, line, col, "nesting deeper than %d levels", MAX_DEPTH);
 		L->fatal = true;
 	} else {
-		place(L, y);
+		place(L, a->y, a->weight, a->height);
 	}
 }
 
@@ -547,22 +610,22 @@ static void read_yaml(struct ld *L, const char *buf, size_t len)
 	yaml_parser_delete(&p);
 }
 
+/* Pass 1 is done: free all of it but the tree, before pass 2 builds on it. */
+static void pass1_free(struct ld *L)
+{
+	free(L->anchors.e);
+	L->anchors = (struct smap){ 0 };
+	free(L->stk);
+	L->stk = NULL;
+	L->nstk = L->capstk = 0;
+}
+
 static void ld_free(struct ld *L)
 {
-	for (struct chunk *c = L->chunks, *next; c; c = next) {
-		next = c->next;
-		for (size_t i = 0; i < c->used; i++) {
-			free(c->v[i].s);
-			free(c->v[i].kid);
-		}
-		free(c);
+	for (struct block *b = L->blocks, *next; b; b = next) {
+		next = b->next;
+		free(b);
 	}
-	for (size_t i = 0; i < L->anchors.cap; i++)
-		free((char *)L->anchors.e[i].k);
-	free(L->anchors.e);
-	while (L->nopen > 0)
-		free(L->open[--L->nopen].anchor);
-	free(L->stk);
 }
 
 /* ---- scalars ---- */
@@ -1452,8 +1515,10 @@ static struct grpx_node *build_root(struct ld *L, const struct ynode *y)
 
 /* ---- the public face ---- */
 
-int grpx_load_mem(const char *name, const char *buf, size_t len,
-		  struct grpx_job **jobp, struct grpx_diags *d)
+/* grpx_load_mem() that also frees `own` (buf or NULL) once pass 1 is done
+ * with buf: the file need not stay while pass 2 builds the job. */
+static int load(const char *name, const char *buf, size_t len, char *own,
+		struct grpx_job **jobp, struct grpx_diags *d)
 {
 	struct ld L = { .file = name, .d = d };
 	size_t first = d ? d->n : 0;
@@ -1462,10 +1527,13 @@ int grpx_load_mem(const char *name, const char *buf, size_t len,
 	*jobp = NULL;
 	if (!job || !(job->file = xstrdup(name))) {
 		free(job);
+		free(own);
 		diag_add(d, name, 0, 0, "out of memory");
 		return -1;
 	}
 	read_yaml(&L, buf, len);
+	free(own);
+	pass1_free(&L);
 	if (!L.fatal)
 		job->root = build_root(&L, L.root);
 	job->nnodes = L.nnodes;
@@ -1480,12 +1548,18 @@ int grpx_load_mem(const char *name, const char *buf, size_t len,
 	return 0;
 }
 
+int grpx_load_mem(const char *name, const char *buf, size_t len,
+		  struct grpx_job **jobp, struct grpx_diags *d)
+{
+	return load(name, buf, len, NULL, jobp, d);
+}
+
 int grpx_load(const char *path, struct grpx_job **jobp, struct grpx_diags *d)
 {
 	char *buf = NULL, *nb;
 	size_t len = 0, cap = 0;
 	ssize_t r = 0;
-	int fd, ret;
+	int fd;
 
 	*jobp = NULL;
 	/* Read to EOF, whatever the size says: a pipe or /dev/stdin works too. */
@@ -1512,9 +1586,7 @@ int grpx_load(const char *path, struct grpx_job **jobp, struct grpx_diags *d)
 	if (r < 0)
 		goto fail;
 	close(fd);
-	ret = grpx_load_mem(path, buf, len, jobp, d);
-	free(buf);
-	return ret;
+	return load(path, buf, len, buf, jobp, d);
 fail:
 	diag_add(d, path, 0, 0, "cannot read job file: %s", strerror(errno));
 	if (fd >= 0)

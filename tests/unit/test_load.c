@@ -463,6 +463,49 @@ static void alias_bomb(void **state)
 	grpx_diags_free(&d);
 }
 
+/* Diags of a load that must fail, none of them saying `not`. */
+static void load_fails_without(const char *yaml, const char *not)
+{
+	struct grpx_diags d = { 0 };
+	struct grpx_job *job;
+
+	assert_int_equal(grpx_load_mem("t.yaml", yaml, strlen(yaml), &job, &d), -1);
+	for (size_t i = 0; i < d.n; i++)
+		if (strstr(d.v[i].msg, not))
+			fail_msg("%d:%d: %s", d.v[i].line, d.v[i].col, d.v[i].msg);
+	grpx_diags_free(&d);
+}
+
+/* The alias limits hold to the node and to the level, aliases in aliases
+ * counted. */
+static void alias_limits(void **state)
+{
+	char *s = malloc(16384), *p;
+
+	(void)state;
+	/* *a adds 5 nodes, *b 11; 10 + 908 * 11 + 2 = 10000 */
+	p = s + sprintf(s, "a: &a [x, x, x, x]\nb: &b [*a, *a]\nc: [");
+	for (int i = 0; i < 908; i++)
+		p += sprintf(p, "*b, ");
+	p += sprintf(p, "&s x, *s, *s");
+	strcpy(p, "]\n");
+	load_fails_without(s, "aliases");
+	strcpy(p, ", *s]\n");
+	load_bad(s, 3, 4 + 908 * 4 + 15, "aliases expand past the limit "
+		 "(10000 nodes)");
+	/* *a is 4 levels: 1 + 1019 + 4 = 1024 */
+	p = s + sprintf(s, "a: &a [[[[x]]]]\ngroups: ");
+	memset(p, '[', 1019);
+	strcpy(p + 1019, "*a");
+	memset(p + 1021, ']', 1019);
+	strcpy(p + 2040, "\n");
+	load_fails_without(s, "nesting");
+	memmove(p + 1, p, strlen(p) + 1);
+	memcpy(p + 2041, "]\n", 3);
+	load_bad(s, 2, 9 + 1020, "nesting deeper than 1024 levels");
+	free(s);
+}
+
 static void too_deep(void **state)
 {
 	struct grpx_diags d = { 0 };
@@ -505,12 +548,21 @@ static void huge_scalar(void **state)
 {
 	size_t n = 10u << 20;
 	char *s = malloc(n + 64);
+	struct grpx_job *job;
 
 	(void)state;
 	strcpy(s, "groups: [{run: ");
 	memset(s + 15, 'x', n);
 	strcpy(s + 15 + n, "}]\n");
 	load_bad(s, 1, 16, "scalar longer than 1 MiB");
+	/* 1 MiB is allowed, and kept whole next to the small scalars */
+	n = 1u << 20;
+	strcpy(s + 15 + n, "}, {run: y}]\n");
+	job = load_ok(s);
+	assert_int_equal(strlen(job->root->kids[0]->run), n);
+	assert_int_equal(strspn(job->root->kids[0]->run, "x"), n);
+	assert_string_equal(job->root->kids[1]->run, "y");
+	grpx_job_free(job);
 	free(s);
 }
 
@@ -739,6 +791,7 @@ int main(void)
 		cmocka_unit_test(three_errors),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(alias_bomb),
+		cmocka_unit_test(alias_limits),
 		cmocka_unit_test(too_deep),
 		cmocka_unit_test(huge_scalar),
 		cmocka_unit_test(many_tasks),
