@@ -296,6 +296,7 @@ def bench_waterfall():
             raise SystemExit(1)
 
     def run(cmd):
+        os.sync()  # start clean: no contender pays for another's dirty pages
         r = timed(cmd, rss=True, out=out)
         check()
         return r

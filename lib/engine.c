@@ -53,10 +53,11 @@ static void queue_push(struct run *r, int which, struct grpx_node *t)
 /* Take t out of the queue it waits in, if any: O(1). */
 static void queue_remove(struct run *r, struct grpx_node *t)
 {
-	struct queue *q = &r->q[t->jq];
+	struct queue *q;
 
 	if (t->jq == Q_NONE)
 		return;
+	q = &r->q[t->jq];
 	if (t->jq_prev)
 		t->jq_prev->jq_next = t->jq_next;
 	else
@@ -201,9 +202,8 @@ const struct mode_ops *mode_ops_of(const struct grpx_node *g)
 
 void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at)
 {
-	/* Out of memory growing the heap, this deadline is lost; the run's
-	 * own timeout (armed first, when the heap is empty) and signals
-	 * still end the run. */
+	/* Cannot fail: grpx_run reserved two entries a node, and a node has
+	 * two timers. */
 	(void)heap_push(&r->heap, n, which, at);
 }
 
@@ -319,7 +319,9 @@ static void close_fd(int *fd)
  */
 static void close_late(struct run *r, int *fd)
 {
-	if (*fd >= 0 && r->nlate == r->caplate) {
+	if (*fd < 0)
+		return;
+	if (r->nlate == r->caplate) {
 		size_t cap = r->caplate ? r->caplate * 2 : 16;
 		int *v = realloc(r->late, cap * sizeof *v);
 		if (!v) {
@@ -329,8 +331,7 @@ static void close_late(struct run *r, int *fd)
 		r->late = v;
 		r->caplate = cap;
 	}
-	if (*fd >= 0)
-		r->late[r->nlate++] = *fd;
+	r->late[r->nlate++] = *fd;
 	*fd = -1;
 }
 
@@ -1754,6 +1755,10 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	if (o->capture_bytes > 0 && (r->capfd = spool_open(true)) < 0)
 		goto fail;
 	node_init(job->root, NULL);
+	if (heap_reserve(&r->heap, 2 * (size_t)job->nnodes) < 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
 	if (o->npaths && select_paths(r) < 0)
 		goto fail;
 	clock_gettime(CLOCK_REALTIME, &r->wall0);
@@ -1774,6 +1779,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	loop(r);
 	close_pending(r);
 	free(r->late);
+	r->late = NULL;
 	current_run = NULL;
 	reap_escapees(r);
 	if (r->outcome == GRPX_RUN_OK && job->root->status != GRPX_OK)
@@ -1806,6 +1812,7 @@ fail:;
 		close(r->devnull);
 	if (r->capfd >= 0)
 		close(r->capfd);
+	heap_free(&r->heap);
 	sigaction(SIGPIPE, &oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(r);

@@ -41,8 +41,8 @@ struct run {
 	struct pidmap { pid_t *k; struct grpx_node **v; size_t cap, n; } pids;
 	long tasks_running;         /* against o->jobs */
 	uint32_t ncpu;              /* the default limit of sized groups */
-	struct queue q[3];          /* by enum queue: tasks waiting for a --jobs
-				       slot, or for the terminal */
+	struct queue q[3];          /* by enum queue_id: tasks waiting for a
+				       --jobs slot (Q_JOBS), or for the terminal */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
 	struct grpx_node *drain;    /* tasks in T_DRAIN */
 	struct grpx_node *done_head, *done_tail; /* ended, to hand to their groups */

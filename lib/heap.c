@@ -7,6 +7,7 @@
  * Each entry knows its node, and each node knows its entries' slots, so
  * removal is O(log n) with no search.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -58,18 +59,25 @@ static void sift_down(struct heap *h, size_t i)
 	place(h, i, e);
 }
 
+int heap_reserve(struct heap *h, size_t n)
+{
+	struct heap_ent *v;
+
+	if (n <= h->cap)
+		return 0;
+	if (n > SIZE_MAX / sizeof *v || !(v = realloc(h->v, n * sizeof *v)))
+		return -1;
+	h->v = v;
+	h->cap = n;
+	return 0;
+}
+
 int heap_push(struct heap *h, struct grpx_node *n, int which, int64_t at)
 {
 	if (n->slot[which] >= 0)
 		heap_remove(h, n, which);
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct heap_ent *v = realloc(h->v, cap * sizeof *v);
-		if (!v)
-			return -1;
-		h->v = v;
-		h->cap = cap;
-	}
+	if (h->n == h->cap && heap_reserve(h, h->cap ? h->cap * 2 : 64) < 0)
+		return -1;
 	h->v[h->n] = (struct heap_ent){ at, n, which };
 	sift_up(h, h->n++);
 	return 0;

@@ -62,10 +62,10 @@ struct queue {
  * loader writes one of them (node_opts()).
  */
 struct node_opts {
-	char **shell;              /* owned own `shell:`, NULL-terminated; NULL: inherit */
-	char **env;                /* owned own "KEY=VALUE" list, NULL-terminated; or NULL */
-	char *cwd;                 /* owned own `cwd:` as written; NULL: inherit */
-	char **slurm_args;         /* owned own runner args, NULL-terminated */
+	char **shell;              /* owned, NULL-terminated; NULL: inherit */
+	char **env;                /* owned "KEY=VALUE" list, NULL-terminated; or NULL */
+	char *cwd;                 /* owned, as written; NULL: inherit */
+	char **slurm_args;         /* owned runner args, NULL-terminated; or NULL */
 	int64_t grace_ms;          /* -1: inherit */
 	int64_t stagger_ms;        /* -1: none */
 	int64_t delay_ms;          /* -1: none */
@@ -100,7 +100,7 @@ struct grpx_node {
 	uint32_t seq;              /* preorder number, root 0 */
 	uint32_t depth;            /* root 0 */
 	char *path;                /* owned; names joined by '/', "" for the root */
-	char *name;                /* the last name of path: given, or the 1-based position */
+	const char *name;          /* not owned: the tail of path; given, or the 1-based position */
 	char *run;                 /* owned; a task's command, or NULL */
 	char **argv;               /* owned, NULL-terminated; or NULL */
 	const struct node_opts *opt; /* owned unless &opts_default */
@@ -138,7 +138,7 @@ struct grpx_node {
 	int in_fd;                 /* spool a waterfall handed it as stdin; owned, closed when it ends */
 	int exit_code;             /* -1: none */
 	int signal;                /* 0: none */
-	uint32_t err_seq;          /* arrival stamp of its failure */
+	uint64_t err_seq;          /* arrival stamp of its failure */
 	struct grpx_node *cause;   /* the node `why` names */
 	struct grpx_node *up;      /* the group that runs it (parent, or the root for PATH runs) */
 	double start_ms, end_ms;   /* since the run started; -1 if never */
@@ -242,6 +242,9 @@ struct heap {
 	struct heap_ent { int64_t at; struct grpx_node *n; int which; } *v;
 	size_t n, cap;
 };
+/* Room for n entries: pushes up to n cannot fail.  Pages not yet used
+ * cost no memory. */
+int heap_reserve(struct heap *h, size_t n);
 int heap_push(struct heap *h, struct grpx_node *n, int which, int64_t at);
 void heap_remove(struct heap *h, struct grpx_node *n, int which);
 /* The earliest entry, or NULL. */
