@@ -14,12 +14,18 @@ no_esc()
 # --- 50 tasks x 1000 lines at once under -o prefix, stdout a pipe ---
 # Odd tasks write through awk (4 KiB stdio blocks that cut lines anywhere),
 # even tasks write each line in two write(2)s, so a reader sees half lines;
-# both pause now and then, so the 50 really overlap.
+# both pause now and then.  So that the 50 really overlap whatever the load,
+# each task writes its first 500 lines, then waits at a gate (a lock this
+# shell holds) until the first 500 lines of every task are on grpx's stdout,
+# then writes the rest: prefix output is live, and no task can finish before
+# all have started.  (Timing alone is not enough: on a busy machine grpx can
+# be slower than the tasks and read each one's output in a single chunk.)
 cat >"$T/awk.sh" <<'EOF2'
-awk -v n="$1" 'BEGIN {
+awk -v n="$1" -v gate="$(dirname "$0")/gate" 'BEGIN {
 	for (i = 1; i <= 1000; i++) {
 		printf "%d-%d\n", n, i
-		if (i % 250 == 0) { fflush(); system("sleep 0.05") }
+		if (i == 500) { fflush(); system("flock -s -w 60 " gate " true") }
+		else if (i % 250 == 0) { fflush(); system("sleep 0.05") }
 	}
 }'
 EOF2
@@ -28,7 +34,11 @@ i=1
 while [ $i -le 1000 ]; do
 	printf '%s-' "$1"
 	printf '%d\n' $i
-	[ $((i % 250)) = 0 ] && sleep 0.05
+	if [ $i = 500 ]; then
+		flock -s -w 60 "$(dirname "$0")/gate" true
+	elif [ $((i % 250)) = 0 ]; then
+		sleep 0.05
+	fi
 	i=$((i + 1))
 done
 EOF2
@@ -41,8 +51,30 @@ EOF2
 		echo "      - {name: \"$i\", run: \"sh $T/$([ $((i % 2)) = 1 ] && echo awk || echo split).sh $i\"}"
 	done
 } >"$T/fifty.yaml"
-"$GRPX" run -o prefix "$T/fifty.yaml" 2>"$T/err" </dev/null | cat >"$T/out"
-expect_eq "50 tasks: exit status" 0 "${PIPESTATUS[0]}"
+# halves: how many tasks have their 500th line on grpx's stdout yet
+halves()
+{
+	grep -cE '^\[t/[0-9]+\] [0-9]+-500$' "$T/out"
+}
+exec 9>"$T/gate"
+flock -x 9
+: >"$T/out"
+{
+	"$GRPX" run -o prefix "$T/fifty.yaml" 2>"$T/err" </dev/null 9>&-
+	echo $? >"$T/rc"
+} 9>&- | cat >"$T/out" 9>&- &
+fifty=$!
+BG_PIDS="$BG_PIDS $fifty"
+n=0
+while [ "$(halves)" -lt 50 ] && [ $n -lt 600 ]; do # 60 s
+	sleep 0.1
+	n=$((n + 1))
+done
+expect_eq "50 tasks: each task's first 500 lines are out while it runs" 50 "$(halves)"
+flock -u 9
+exec 9>&-
+wait "$fifty"
+expect_eq "50 tasks: exit status" 0 "$(cat "$T/rc" 2>/dev/null)"
 expect_eq "50 tasks: 50 000 lines" 50000 "$(wc -l <"$T/out" | tr -d ' ')"
 # every line is "[t/N] N-K", K counts 1..1000 in order for each N
 awk '
@@ -61,8 +93,9 @@ awk '
 expect_eq "50 tasks: every line whole, tagged with its own task, in order" \
 	"bad=0 wrong=0 order=0 short=0" "$(cat "$T/check")"
 [ -s "$T/check.err" ] && note "$(head -3 "$T/check.err" | tr '\n' '|')"
-check "50 tasks: lines of different tasks interleave (they ran at once)" \
-	test "$(awk '{ print $1 }' "$T/out" | uniq | wc -l)" -gt 50
+runs=$(awk '{ print $1 }' "$T/out" | uniq | wc -l | tr -d ' ')
+check "50 tasks: lines of different tasks interleave ($runs runs of one task's lines)" \
+	test "$runs" -gt 50
 
 # the same on stderr, which prefix also tags line by line
 "$GRPX" sized -j 8 -o prefix \
