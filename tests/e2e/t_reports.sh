@@ -156,14 +156,25 @@ expect_eq "events: the skipped task ends with a reason" '"checks/bad failed"' \
 	"$(ev '.[] | select(.event == "end" and .path == "later/x") | .reason')"
 expect_gone "race loser's processes gone" "$T/slow.pid"
 
-# --events -: on stderr, one line each, flushed while the run goes on
-"$GRPX" sized --events - 'sleep 1' >"$T/out" 2>"$T/err" </dev/null &
+# --events -: on stderr, one line each, flushed while the run goes on.  The
+# task waits at a gate (a lock this shell holds) that opens only once the
+# start event is seen, or after 30 s: no race with the load of the machine.
+exec 9>"$T/gate"
+flock -x 9
+"$GRPX" sized --events - "flock -s -w 60 $T/gate true" >"$T/out" 2>"$T/err" </dev/null 9>&- &
 pid=$!
 BG_PIDS="$BG_PIDS $pid"
-sleep 0.5
-expect_eq "events -: the start is on stderr while the task runs" 1 \
-	"$(grep -c '"event": *"start".*"path": *"sized/1"' "$T/err")"
+n=0
+while ! grep -q '"event": *"start".*"path": *"sized/1"' "$T/err" && [ $n -lt 300 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+expect_eq "events -: the start is on stderr while the task runs" "1 running" \
+	"$(grep -c '"event": *"start".*"path": *"sized/1"' "$T/err") $(kill -0 "$pid" 2>/dev/null && echo running || echo ended)"
+flock -u 9
+exec 9>&-
 wait "$pid"
+expect_eq "events -: the run succeeds" 0 "$?"
 expect_eq "events -: every line on stderr is JSON" 0 \
 	"$(while IFS= read -r l; do printf '%s\n' "$l" | jq -e . >/dev/null 2>&1 || echo x; done <"$T/err" | wc -l | tr -d ' ')"
 
@@ -172,8 +183,8 @@ g_in $'echo a\necho b\n' sized -j2
 expect_rc "stdin commands" 0
 # sized emits each task's output when it ends: either order
 expect_match "commands from stdin: prints a and b" '^(a b|b a)$' "$(tr '\n' ' ' <"$T/out" | sed 's/ $//')"
-g race 'sleep 1; echo slow' 'echo fast'
+g race 'sleep 10; echo slow' 'echo fast'
 expect_rc "race" 0
-expect_out "grpx race 'sleep 1; echo slow' 'echo fast'" 'fast\n'
+expect_out "grpx race 'sleep 10; echo slow' 'echo fast'" 'fast\n'
 
 finish
