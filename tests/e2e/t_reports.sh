@@ -161,13 +161,12 @@ expect_gone "race loser's processes gone" "$T/slow.pid"
 # start event is seen, or after 30 s: no race with the load of the machine.
 exec 9>"$T/gate"
 flock -x 9
-"$GRPX" sized --events - "flock -s -w 60 $T/gate true" >"$T/out" 2>"$T/err" </dev/null 9>&- &
+"$GRPX" sized --events - "flock -s -w 100 $T/gate true" >"$T/out" 2>"$T/err" </dev/null 9>&- &
 pid=$!
 BG_PIDS="$BG_PIDS $pid"
-n=0
-while ! grep -q '"event": *"start".*"path": *"sized/1"' "$T/err" && [ $n -lt 300 ]; do
+end=$((SECONDS + 30))
+while ! grep -q '"event": *"start".*"path": *"sized/1"' "$T/err" && [ $SECONDS -lt $end ]; do
 	sleep 0.1
-	n=$((n + 1))
 done
 expect_eq "events -: the start is on stderr while the task runs" "1 running" \
 	"$(grep -c '"event": *"start".*"path": *"sized/1"' "$T/err") $(kill -0 "$pid" 2>/dev/null && echo running || echo ended)"
