@@ -5,6 +5,8 @@
 # asked; an over-long line is cut into "[path] " + "[path]+ " pieces.
 . "$(dirname "$0")/lib.sh" "$@"
 
+command -v flock >/dev/null || { echo "flock is required (util-linux)" >&2; exit 2; }
+
 # no_esc FILE: FILE holds no ESC byte
 no_esc()
 {
