@@ -5,6 +5,7 @@
  * the run's outcome to an exit status.  The work is done by lib/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -63,7 +64,7 @@ struct cli {
 	struct grpx_opts o;
 	struct render out;
 	const char *report, *junit, *trace, *events;
-	int exit_code_mode, verbose, output_set, color, progress;
+	int exit_code_mode, verbose, output_set, color, progress, tag;
 	struct grpx_adhoc adhoc;
 	int retry_on[64];
 };
@@ -192,7 +193,7 @@ static int parse_options(struct cli *c, int argc, char **argv, int adhoc)
 		case 'q': c->o.output = GRPX_OUT_QUIET; c->output_set = 1; break;
 		case 'x': c->exit_code_mode = 1; break;
 		case 'v': c->verbose = 1; break;
-		case OPT_TAG: c->out.tag = 1; break;
+		case OPT_TAG: c->tag = 1; break;
 		case OPT_REPORT: c->report = optarg; break;
 		case OPT_JUNIT: c->junit = optarg; break;
 		case OPT_TRACE: c->trace = optarg; break;
@@ -245,34 +246,52 @@ static struct grpx_job *load_or_die(const char *path)
 	return job;
 }
 
-/* Write one of the run's files; a failure is reported, not fatal. */
-static void write_report(const char *what, const char *path,
-			 int (*writer)(const struct grpx_run *, const char *), const struct grpx_run *run)
+/* Write one of the run's files; a failure is reported and fails the run. */
+static int write_report(const char *what, const char *path,
+			int (*writer)(const struct grpx_run *, const char *), const struct grpx_run *run)
 {
-	if (path && writer(run, path) < 0)
-		fprintf(stderr, "grpx: cannot write %s '%s': %s\n", what, path, strerror(errno));
+	if (!path || writer(run, path) == 0)
+		return 0;
+	fprintf(stderr, "grpx: cannot write %s '%s': %s\n", what, path, strerror(errno));
+	return -1;
+}
+
+/*
+ * The --events file.  A FIFO without a reader yet is opened read-write,
+ * which never blocks (Linux): the lines wait in it for a reader.
+ */
+static int open_events(const char *path)
+{
+	int fd;
+
+	if (!strcmp(path, "-"))
+		return STDERR_FILENO;
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 && errno == ENXIO)
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	return fd;
 }
 
 static int run_job(struct cli *c, struct grpx_job *job)
 {
 	struct grpx_run *run;
+	int code, failed = 0;
 
 	if (!c->output_set)
 		c->o.output = isatty(STDOUT_FILENO) ? GRPX_OUT_PREFIX : GRPX_OUT_GROUPED;
-	render_init(&c->out, job, c->o.output, c->out.tag, c->color, c->progress);
-	if (c->events) {
-		c->out.events = strcmp(c->events, "-") ? fopen(c->events, "we") : stderr;
-		if (!c->out.events) {
-			fprintf(stderr, "grpx: cannot open '%s': %s\n", c->events, strerror(errno));
-			return 2;
-		}
+	render_init(&c->out, job, c->o.output, c->color, c->progress, c->verbose);
+	c->o.events_fd = -1;
+	if (c->events && (c->o.events_fd = open_events(c->events)) < 0) {
+		fprintf(stderr, "grpx: cannot open '%s': %s\n", c->events, strerror(errno));
+		return 2;
 	}
 	c->o.ctx = &c->out;
-	c->o.emit = render_emit;
-	c->o.chunk = render_chunk;
+	c->o.tag = render_tag;
+	c->o.tag_grouped = c->tag;
 	c->o.event = render_event;
+	c->o.finish = render_finish;
 	if (c->out.progress) {
-		c->o.tick = render_tick;
+		c->o.status = render_status;
 		c->o.tick_ms = 100;
 	}
 	if (c->junit)
@@ -280,26 +299,28 @@ static int run_job(struct cli *c, struct grpx_job *job)
 	c->o.record_attempts = c->trace != NULL;
 	if (grpx_run(job, &c->o, &run) < 0) {
 		fprintf(stderr, "grpx: cannot run: %s\n", strerror(errno));
-		render_free(&c->out);
 		return 1;
 	}
-	render_end(&c->out, job, run, c->verbose);
-	int sig = grpx_run_signal(run), werr = render_write_error();
-	if (sig == SIGPIPE && werr && werr != EPIPE) {
-		/* not a reader that went away: say so, fail, do not die by SIGPIPE */
+	/* the reports first: nothing below may keep them from being written */
+	failed |= write_report("report", c->report, grpx_report_json, run);
+	failed |= write_report("JUnit report", c->junit, grpx_report_junit, run);
+	failed |= write_report("trace", c->trace, grpx_report_trace, run);
+	int sig = grpx_run_signal(run), werr = grpx_run_stream_error(run, GRPX_STDOUT);
+	if (werr && werr != EPIPE) { /* not a reader that went away: say so, fail */
 		fprintf(stderr, "grpx: cannot write output: %s\n", strerror(werr));
-		sig = 0;
+		failed = 1;
 	}
-	if (sig && sig != SIGPIPE)
-		fprintf(stderr, "grpx: interrupted by SIG%s\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
-	write_report("report", c->report, grpx_report_json, run);
-	write_report("JUnit report", c->junit, grpx_report_junit, run);
-	write_report("trace", c->trace, grpx_report_trace, run);
-	int code = c->exit_code_mode ? grpx_run_cause_code(run) : grpx_run_exit_code(run);
-	if (werr && werr != EPIPE)
+	int everr = c->events ? grpx_run_stream_error(run, GRPX_EVENTS) : 0;
+	if (everr && c->o.events_fd != STDERR_FILENO) {
+		fprintf(stderr, "grpx: cannot write events '%s': %s\n", c->events, strerror(everr));
+		failed = 1;
+	}
+	if (c->o.events_fd > STDERR_FILENO)
+		close(c->o.events_fd);
+	code = c->exit_code_mode ? grpx_run_cause_code(run) : grpx_run_exit_code(run);
+	if (failed && code == 0)
 		code = 1;
 	grpx_run_free(run);
-	render_free(&c->out);
 	if (sig) { /* die by the same signal, so our parent sees it */
 		sigset_t set;
 		fflush(NULL);
@@ -373,6 +394,35 @@ static int adhoc(struct cli *c, int mode, int argc, char **argv)
 	return rc;
 }
 
+/* No descriptor of ours may reach a task but 0, 1, 2: what we inherited
+ * without close-on-exec gets it now (it stays usable here). */
+static void cloexec_inherited(void)
+{
+#ifdef CLOSE_RANGE_CLOEXEC
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+	}
+}
+
+/* A closed 0, 1 or 2 would be taken by the next file we open. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int nfd = open("/dev/null", O_RDWR);
+			if (nfd >= 0 && nfd != fd) {
+				dup2(nfd, fd);
+				close(nfd);
+			}
+		}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .o = { .timeout_ms = -1, .grace_ms = -1 }, .color = -1, .progress = -1 };
@@ -380,6 +430,8 @@ int main(int argc, char **argv)
 	c.adhoc = (struct grpx_adhoc){ .limit = -1, .count = -1, .attempts = -1,
 				       .initial_ms = -1, .max_ms = -1, .on_error = -1,
 				       .stagger_ms = -1, .delay_ms = -1 };
+	ensure_std_fds();
+	cloexec_inherited();
 	if (argc < 2)
 		die_usage("missing command");
 	const char *cmd = argv[1];
@@ -392,14 +444,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	int mode = grpx_mode_parse(cmd);
+	/* a closed stderr must not kill us before the reports are written */
+	signal(SIGPIPE, SIG_IGN);
 	if (mode >= 0 || !strcmp(cmd, "run")) {
 		/* A signal while the job loads must still end in a report:
 		 * hold it; the run sees it at once and starts nothing. */
 		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGHUP);
+		grpx_signals(&set);
+		sigdelset(&set, SIGCHLD);
 		sigprocmask(SIG_BLOCK, &set, NULL);
 	}
 	if (mode >= 0)

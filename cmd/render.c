@@ -1,31 +1,16 @@
 /*
- * render.c - task output, progress line and summary of the grpx command.
- *
- * Lines are never split or interleaved: a prefixed line is written whole
- * with one write(2) sequence from a per-stream buffer; a line longer than
- * LINE_MAX_BYTES goes out in pieces, each continuation tagged "[path]+".
- * The progress line lives on stderr and is erased before anything else is
- * written, then redrawn by the next tick.
+ * render.c - the words and colours of the grpx command: tags, the progress
+ * line, the summary table and the error line.  Pure formatting: the
+ * library decides when they are written, and writes them without blocking.
  */
-#include <errno.h>
-#include <poll.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <sys/sendfile.h>
-#include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "render.h"
-
-#define LINE_MAX_BYTES 8192
-
-static double start_ms;
-static int write_error; /* errno of the first failed write of output */
 
 static double now_ms(void)
 {
@@ -35,117 +20,66 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Can writes to fd stall on a reader (a pipe or socket)?  Asked once. */
-static int may_stall(int fd)
+static unsigned count_tasks(const struct grpx_node *n)
 {
-	static int known[3], stalls[3];
-	struct stat st;
+	struct grpx_node_info i;
+	unsigned c = 0;
 
-	if (fd < 0 || fd > 2)
-		return 0;
-	if (!known[fd]) {
-		known[fd] = 1;
-		stalls[fd] = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-	}
-	return stalls[fd];
+	grpx_node_info(n, &i);
+	if (i.is_task)
+		return 1;
+	for (size_t k = 0; k < i.nkids; k++)
+		c += count_tasks(grpx_node_kid(n, k));
+	return c;
 }
 
-/*
- * Write all of buf to fd.  Returns 0; -1 when the reader is gone (EPIPE) or
- * fd broke; -2 when the run needed grpx back while the reader stalled
- * (then the rest is dropped).  Where a reader may stall, write only what
- * the pipe is known to take, so that grpx never blocks in write(2).
- */
-static int write_all(int fd, const char *buf, size_t len)
+void render_init(struct render *r, const struct grpx_job *job, enum grpx_output mode, int color,
+		 int progress, int verbose)
 {
-	while (len > 0) {
-		size_t chunk = len;
-		if (may_stall(fd)) {
-			if (grpx_output_wait(fd) < 0)
-				return -2;
-			if (chunk > PIPE_BUF)
-				chunk = PIPE_BUF;
-		}
-		ssize_t n = write(fd, buf, chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (n < 0) {
-			if (!write_error)
-				write_error = errno;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	int no_color = getenv("NO_COLOR") && *getenv("NO_COLOR");
+
+	*r = (struct render){ .job = job, .verbose = verbose };
+	r->color_out = color == 1 || (color < 0 && !no_color && isatty(STDOUT_FILENO));
+	r->color_err = color == 1 || (color < 0 && !no_color && isatty(STDERR_FILENO));
+	/* under raw, tasks own the terminal: a progress line would glue
+	 * itself to their lines and erase their prompts */
+	r->progress = mode != GRPX_OUT_RAW &&
+		      (progress == 1 || (progress < 0 && isatty(STDERR_FILENO) &&
+					 !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb"))));
+	r->total = count_tasks(grpx_job_root(job));
+	r->start_ms = now_ms();
+}
+
+/* --- tags --- */
+
+static int color_of(const struct grpx_node *n)
+{
+	unsigned h = 5381;
+
+	for (const char *p = grpx_node_path(n); *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return 31 + (int)(h % 6);
+}
+
+size_t render_tag(void *ctx, const struct grpx_node *n, int stream, int cont, char *buf,
+		  size_t len)
+{
+	struct render *r = ctx;
+	int color = stream == GRPX_STDOUT ? r->color_out : r->color_err;
+	int k = color ? snprintf(buf, len, "\033[%dm[%s]%s\033[0m ", color_of(n), grpx_node_path(n),
+				 cont ? "+" : "")
+		      : snprintf(buf, len, "[%s]%s ", grpx_node_path(n), cont ? "+" : "");
+
+	return k < 0 ? 0 : (size_t)k;
 }
 
 /* --- progress --- */
-
-static void progress_clear(struct render *r)
-{
-	if (r->drawn) {
-		write_all(STDERR_FILENO, "\r\033[K", 4);
-		r->drawn = 0;
-	}
-	r->dirty = 1;
-}
-
-static void fmt_secs(double ms, char *buf, size_t len)
-{
-	if (ms < 60000)
-		snprintf(buf, len, "%.1fs", ms / 1e3);
-	else
-		snprintf(buf, len, "%dm%02ds", (int)(ms / 60000), (int)(ms / 1000) % 60);
-}
-
-static void progress_draw(struct render *r)
-{
-	char line[256], el[32], eta[48] = "";
-	double elapsed = now_ms() - start_ms;
-
-	fmt_secs(elapsed, el, sizeof el);
-	if (r->done > 0 && r->done < r->total) {
-		char e[32];
-		fmt_secs(elapsed / r->done * (r->total - r->done), e, sizeof e);
-		snprintf(eta, sizeof eta, "  ETA %s", e);
-	}
-	int n = snprintf(line, sizeof line,
-			 "\r\033[Kgrpx: %u running, %u/%u done, %u failed  %s%s", r->running,
-			 r->done, r->total, r->failed, el, eta);
-	if (n > 0 && write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) == 0)
-		r->drawn = 1;
-	r->dirty = 0;
-}
-
-int render_write_error(void)
-{
-	return write_error;
-}
-
-void render_tick(void *ctx)
-{
-	struct render *r = ctx;
-
-	if (r->progress)
-		progress_draw(r);
-}
 
 void render_event(void *ctx, const struct grpx_event *e)
 {
 	struct render *r = ctx;
 	struct grpx_node_info i;
 
-	if (r->events) {
-		if (r->events == stderr)
-			progress_clear(r);
-		grpx_event_write(r->events, e);
-	}
 	grpx_node_info(e->node, &i);
 	if (!i.is_task)
 		return;
@@ -165,219 +99,47 @@ void render_event(void *ctx, const struct grpx_event *e)
 	default:
 		break;
 	}
-	r->dirty = 1;
 }
 
-/* --- task output --- */
-
-static int color_of(const struct grpx_node *n)
+static void fmt_secs(double ms, char *buf, size_t len)
 {
-	unsigned h = 5381;
-
-	for (const char *p = grpx_node_path(n); *p; p++)
-		h = h * 33 + (unsigned char)*p;
-	return 31 + (int)(h % 6);
+	if (ms < 60000)
+		snprintf(buf, len, "%.1fs", ms / 1e3);
+	else
+		snprintf(buf, len, "%dm%02ds", (int)(ms / 60000), (int)(ms / 1000) % 60);
 }
 
-static int put_tagged(struct render *r, const struct grpx_node *n, int fd, const char *s,
-		      size_t len, int cont)
+/* The terminal's width, or 80. */
+static size_t columns(void)
 {
-	char tag[600];
-	int color = fd == STDOUT_FILENO ? r->color_out : r->color_err;
-	int t = color ? snprintf(tag, sizeof tag, "\033[%dm[%s]%s\033[0m ", color_of(n),
-				 grpx_node_path(n), cont ? "+" : "")
-		      : snprintf(tag, sizeof tag, "[%s]%s ", grpx_node_path(n), cont ? "+" : "");
+	struct winsize ws;
 
-	if (t < 0 || (size_t)t >= sizeof tag)
-		t = 0;
-	progress_clear(r);
-	int rc = write_all(fd, tag, (size_t)t);
-	if (rc == 0)
-		rc = write_all(fd, s, len);
-	if (rc == 0 && !(len && s[len - 1] == '\n'))
-		rc = write_all(fd, "\n", 1);
-	return rc;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
 }
 
-/* Tag every whole line of buf; keep the unterminated tail in l. */
-static int tag_lines(struct render *r, struct line *l, int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		const char *nl = memchr(buf, '\n', len);
-		size_t take = nl ? (size_t)(nl - buf) + 1 : len;
-		/* the newline always fits: a piece is at most LINE_MAX_BYTES of text */
-		int cut = l->len + take > LINE_MAX_BYTES + (nl ? 1 : 0);
-		if (cut)
-			take = LINE_MAX_BYTES - l->len;
-		memcpy(l->buf + l->len, buf, take);
-		l->len += take;
-		buf += take;
-		len -= take;
-		if (cut || (nl && l->len && l->buf[l->len - 1] == '\n')) {
-			int rc = put_tagged(r, l->n, fd, l->buf, l->len, l->cont);
-			if (rc < 0)
-				return rc;
-			l->cont = cut;
-			l->len = 0;
-		}
-	}
-	return 0;
-}
-
-static int flush_line(struct render *r, struct line *l, int fd)
-{
-	int rc = l->len ? put_tagged(r, l->n, fd, l->buf, l->len, l->cont) : 0;
-
-	l->len = 0;
-	l->cont = 0;
-	return rc;
-}
-
-static struct line *line_of(struct render *r, const struct grpx_node *n, int stream)
-{
-	for (size_t i = 0; i < r->nlines; i++)
-		if (r->lines[i].n == n && r->lines[i].stream == stream)
-			return &r->lines[i];
-	for (size_t i = 0; i < r->nlines; i++)
-		if (!r->lines[i].n) {
-			r->lines[i] = (struct line){ n, stream, 0, 0, r->lines[i].buf };
-			return &r->lines[i];
-		}
-	struct line *v = realloc(r->lines, (r->nlines + 1) * sizeof *v);
-	if (!v)
-		return NULL;
-	r->lines = v;
-	char *buf = malloc(LINE_MAX_BYTES + 1);
-	if (!buf)
-		return NULL;
-	r->lines[r->nlines] = (struct line){ n, stream, 0, 0, buf };
-	return &r->lines[r->nlines++];
-}
-
-int render_chunk(void *ctx, const struct grpx_node *n, int stream, const char *buf, size_t len)
+size_t render_status(void *ctx, char *buf, size_t len)
 {
 	struct render *r = ctx;
-	int fd = stream == GRPX_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
-	struct line *l;
+	char el[32], eta[48] = "";
+	double elapsed = now_ms() - r->start_ms;
 
-	if (r->mode == GRPX_OUT_QUIET || !(l = line_of(r, n, stream)))
-		return 0;
-	if (len)
-		return tag_lines(r, l, fd, buf, len);
-	int rc = flush_line(r, l, fd); /* EOF: a last unterminated line gets its newline */
-	l->n = NULL;
-	return rc;
-}
-
-int render_emit(void *ctx, const struct grpx_node *n, int stream, int fd, off_t len)
-{
-	struct render *r = ctx;
-	int out = stream == GRPX_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
-	off_t off = 0;
-	char buf[65536];
-
-	if (r->mode == GRPX_OUT_QUIET)
-		return 0;
-	progress_clear(r);
-	if (r->mode == GRPX_OUT_PREFIX || r->tag) {
-		struct line l = { n, stream, 0, 0, malloc(LINE_MAX_BYTES + 1) };
-		int rc = 0;
-		if (!l.buf)
-			return 0;
-		while (off < len && rc == 0) {
-			ssize_t k = pread(fd, buf, sizeof buf, off);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				break;
-			off += k;
-			rc = tag_lines(r, &l, out, buf, (size_t)k);
-		}
-		if (rc == 0)
-			rc = flush_line(r, &l, out);
-		free(l.buf);
-		return rc;
+	fmt_secs(elapsed, el, sizeof el);
+	if (r->done > 0 && r->done < r->total) {
+		char e[32];
+		fmt_secs(elapsed / r->done * (r->total - r->done), e, sizeof e);
+		snprintf(eta, sizeof eta, "  ETA %s", e);
 	}
-	while (off < len) { /* byte-exact, in the kernel where it can */
-		ssize_t k;
-		if (may_stall(out)) { /* never block on a stalled reader */
-			k = splice(fd, &off, out, NULL, (size_t)(len - off), SPLICE_F_NONBLOCK);
-			if (k < 0 && errno == EAGAIN) {
-				if (grpx_output_wait(out) < 0)
-					return -2;
-				continue;
-			}
-			if (k < 0 && (errno == EINVAL || errno == ENOSYS))
-				k = 0; /* no splice for this pair: copy below */
-		} else {
-			k = sendfile(out, fd, &off, (size_t)(len - off));
-		}
-		if (k > 0 || (k < 0 && errno == EINTR))
-			continue;
-		if (k < 0 && errno == EPIPE) {
-			if (!write_error)
-				write_error = EPIPE;
-			return -1;
-		}
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = out, .events = POLLOUT };
-			poll(&p, 1, -1);
-			continue;
-		}
-		k = pread(fd, buf, sizeof buf, off); /* sendfile cannot serve this pair */
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		int rc = write_all(out, buf, (size_t)k);
-		if (rc < 0)
-			return rc;
-		off += k;
-	}
-	return 0;
+	int n = snprintf(buf, len, "grpx: %u running, %u/%u done, %u failed  %s%s", r->running,
+			 r->done, r->total, r->failed, el, eta);
+	size_t k = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+	/* never as wide as the terminal: a wrapped line leaves a copy behind */
+	size_t cols = columns();
+	return k < cols ? k : cols - 1;
 }
 
-/* --- setup and the end --- */
-
-static unsigned count_tasks(const struct grpx_node *n)
-{
-	struct grpx_node_info i;
-	unsigned c = 0;
-
-	grpx_node_info(n, &i);
-	if (i.is_task)
-		return 1;
-	for (size_t k = 0; k < i.nkids; k++)
-		c += count_tasks(grpx_node_kid(n, k));
-	return c;
-}
-
-void render_init(struct render *r, const struct grpx_job *job, enum grpx_output mode, int tag,
-		 int color, int progress)
-{
-	int no_color = getenv("NO_COLOR") && *getenv("NO_COLOR");
-
-	r->mode = mode;
-	r->tag = tag;
-	r->color_out = color == 1 || (color < 0 && !no_color && isatty(STDOUT_FILENO));
-	r->color_err = color == 1 || (color < 0 && !no_color && isatty(STDERR_FILENO));
-	r->progress = progress == 1 || (progress < 0 && isatty(STDERR_FILENO) &&
-					!(getenv("TERM") && !strcmp(getenv("TERM"), "dumb")));
-	r->total = count_tasks(grpx_job_root(job));
-	start_ms = now_ms();
-}
-
-void render_free(struct render *r)
-{
-	for (size_t i = 0; i < r->nlines; i++)
-		free(r->lines[i].buf);
-	free(r->lines);
-	if (r->events && r->events != stderr)
-		fclose(r->events);
-	r->lines = NULL;
-	r->nlines = 0;
-	r->events = NULL;
-}
+/* --- the end --- */
 
 static void fmt_ms(double ms, char *buf, size_t len)
 {
@@ -387,10 +149,10 @@ static void fmt_ms(double ms, char *buf, size_t len)
 		fmt_secs(ms, buf, len);
 }
 
-static void summary_row(const struct grpx_node *n, int color)
+static void summary_row(FILE *f, const struct grpx_node *n, int color)
 {
 	struct grpx_node_info i;
-	char dur[32], why[512], code[32] = "-";
+	char dur[32], why[8192], code[32] = "-";
 	static const char *const paint[] = {
 		[GRPX_OK] = "\033[32m", [GRPX_FAILED] = "\033[31m", [GRPX_TIMEOUT] = "\033[31m",
 		[GRPX_ERROR] = "\033[31m", [GRPX_CANCELED] = "\033[33m", [GRPX_SKIPPED] = "\033[2m",
@@ -404,9 +166,8 @@ static void summary_row(const struct grpx_node *n, int color)
 		snprintf(code, sizeof code, "exit %d", i.exit_code);
 	const char *reason = grpx_node_reason(n, why, sizeof why);
 	const char *on = color && i.status < sizeof paint / sizeof paint[0] && paint[i.status] ? paint[i.status] : "";
-	fprintf(stderr, "  %-28s %s%-9s%s %-10s %5u %8s%s%s\n", i.path, on,
-		grpx_status_name(i.status), *on ? "\033[0m" : "", code, i.attempts, dur,
-		reason ? "  " : "", reason ? reason : "");
+	fprintf(f, "  %-28s %s%-9s%s %-10s %5u %8s%s%s\n", i.path, on, grpx_status_name(i.status),
+		*on ? "\033[0m" : "", code, i.attempts, dur, reason ? "  " : "", reason ? reason : "");
 }
 
 static int is_cause(const struct grpx_run *run, const struct grpx_node *n)
@@ -420,48 +181,68 @@ static int is_cause(const struct grpx_run *run, const struct grpx_node *n)
 }
 
 /* Every task but the causes, in file order. */
-static void summary_rest(const struct grpx_run *run, const struct grpx_node *n, int color)
+static void summary_rest(FILE *f, const struct grpx_run *run, const struct grpx_node *n, int color)
 {
 	struct grpx_node_info i;
 
 	grpx_node_info(n, &i);
 	if (i.is_task) {
 		if (!is_cause(run, n))
-			summary_row(n, color);
+			summary_row(f, n, color);
 		return;
 	}
 	for (size_t k = 0; k < i.nkids; k++)
-		summary_rest(run, grpx_node_kid(n, k), color);
+		summary_rest(f, run, grpx_node_kid(n, k), color);
 }
 
-void render_end(struct render *r, const struct grpx_job *job, const struct grpx_run *run,
-		int verbose)
+/* The task at path, searched from n (the causes are few). */
+static const struct grpx_node *find(const struct grpx_node *n, const char *path)
 {
-	struct grpx_job *j = (struct grpx_job *)job;
-	size_t nerr = grpx_run_nerrors(run);
+	struct grpx_node_info i;
 
-	for (size_t i = 0; i < r->nlines; i++)
-		if (r->lines[i].n)
-			flush_line(r, &r->lines[i], r->lines[i].stream == GRPX_STDOUT ? 1 : 2);
-	progress_clear(r);
-	if (verbose || isatty(STDERR_FILENO)) {
-		fprintf(stderr, "%s  %-28s %-9s %-10s %5s %8s\n", r->color_err ? "" : "",
-			"TASK", "STATUS", "EXIT", "TRIES", "TIME");
+	grpx_node_info(n, &i);
+	if (!strcmp(i.path, path))
+		return n;
+	for (size_t k = 0; k < i.nkids; k++) {
+		const struct grpx_node *m = find(grpx_node_kid(n, k), path);
+		if (m)
+			return m;
+	}
+	return NULL;
+}
+
+void render_finish(void *ctx, struct grpx_run *run)
+{
+	struct render *r = ctx;
+	size_t nerr = grpx_run_nerrors(run), len = 0;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	if (r->verbose || isatty(STDERR_FILENO)) {
+		fprintf(f, "  %-28s %-9s %-10s %5s %8s\n", "TASK", "STATUS", "EXIT", "TRIES", "TIME");
 		for (size_t i = 0; i < nerr; i++) { /* root causes first */
 			const char *msg;
-			struct grpx_node *n = grpx_job_find(j, grpx_run_error(run, i, &msg));
+			const struct grpx_node *n = find(grpx_job_root(r->job), grpx_run_error(run, i, &msg));
 			struct grpx_node_info info;
 			if (n && (grpx_node_info(n, &info), info.is_task))
-				summary_row(n, r->color_err);
+				summary_row(f, n, r->color_err);
 		}
-		summary_rest(run, grpx_job_root(job), r->color_err);
+		summary_rest(f, run, grpx_job_root(r->job), r->color_err);
 	}
 	if (grpx_run_outcome(run) != GRPX_RUN_OK && nerr) {
-		fprintf(stderr, "grpx: %zu error%s: ", nerr, nerr == 1 ? "" : "s");
+		fprintf(f, "grpx: %zu error%s: ", nerr, nerr == 1 ? "" : "s");
 		for (size_t i = 0; i < nerr; i++) {
 			const char *msg, *path = grpx_run_error(run, i, &msg);
-			fprintf(stderr, "%s%s%s%s", i ? "; " : "", path, *path ? ": " : "", msg);
+			fprintf(f, "%s%s%s%s", i ? "; " : "", path, *path ? ": " : "", msg);
 		}
-		fputc('\n', stderr);
+		fputc('\n', f);
 	}
+	int sig = grpx_run_signal(run);
+	if (sig && sig != SIGPIPE)
+		fprintf(f, "grpx: interrupted by %s\n", grpx_signal_name(sig));
+	if (fclose(f) == 0)
+		grpx_run_write(run, GRPX_STDERR, buf, len);
+	free(buf);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "run.h"
 
 /*
  * Length of the UTF-8 sequence at s (at most n bytes) if it encodes a
@@ -88,9 +88,9 @@ static double secs(const struct grpx_node *n)
 }
 
 /* The kept head of one of t's streams, as XML text. */
-static void captured(FILE *f, const struct run *r, const struct grpx_node *t, int stream)
+static void captured(FILE *f, const struct grpx_run *r, const struct grpx_node *t, int stream)
 {
-	int64_t off = t->cap_off + (stream == GRPX_STDERR ? t->cap_out : 0);
+	int64_t off = ((int64_t)t->seq * 2 + (stream == GRPX_STDERR)) * r->o->capture_bytes;
 	int32_t len = stream == GRPX_STDOUT ? t->cap_out : t->cap_err;
 	char buf[65536];
 
@@ -113,7 +113,7 @@ static void captured(FILE *f, const struct run *r, const struct grpx_node *t, in
 	fputs(stream == GRPX_STDOUT ? "</system-out>\n" : "</system-err>\n", f);
 }
 
-static void testcase(FILE *f, const struct run *r, const struct grpx_node *t)
+static void testcase(FILE *f, const struct grpx_run *r, const struct grpx_node *t)
 {
 	char why[512], *msg;
 
@@ -151,7 +151,7 @@ static void testcase(FILE *f, const struct run *r, const struct grpx_node *t)
 }
 
 /* A testsuite for every group that holds tasks, in file order. */
-static void suites(FILE *f, const struct run *r, const struct grpx_node *g)
+static void suites(FILE *f, const struct grpx_run *r, const struct grpx_node *g)
 {
 	struct tally c = { 0 };
 	bool tasks = false;
@@ -186,7 +186,7 @@ static void tally_tree(const struct grpx_node *n, struct tally *c)
 
 int grpx_report_junit(const struct grpx_run *run, const char *path)
 {
-	const struct run *r = (const struct run *)run;
+	const struct grpx_run *r = run;
 	struct tally c = { 0 };
 	char tmp[4096];
 	FILE *f = atomic_open(path, tmp, sizeof tmp);
@@ -243,7 +243,7 @@ static void trace_tree(FILE *f, bool *first, const struct grpx_node *n, bool tas
 	}
 	if (!tasks)
 		return;
-	if (n->retrying && n->nlog) {
+	if (n->retries && n->nlog) {
 		for (uint32_t i = 0; i < n->nlog; i++)
 			trace_event(f, first, n, i + 1, n->log[i].status, n->log[i].exit_code,
 				    n->log[i].signal, n->log[i].start_ms, n->log[i].end_ms);
@@ -255,7 +255,7 @@ static void trace_tree(FILE *f, bool *first, const struct grpx_node *n, bool tas
 
 int grpx_report_trace(const struct grpx_run *run, const char *path)
 {
-	const struct run *r = (const struct run *)run;
+	const struct grpx_run *r = run;
 	char tmp[4096];
 	bool first = true;
 	FILE *f = atomic_open(path, tmp, sizeof tmp);

@@ -3,8 +3,8 @@
  *
  * The only header cmd/ includes.  The library loads a job file into a tree of
  * nodes, runs it with one event loop, and reports.  It never prints on its own
- * and never exits: output reaches the caller through the callbacks of
- * struct grpx_opts, errors come back as values.
+ * and never exits: task output goes to the fds named in struct grpx_opts
+ * through queues that never block, errors come back as values.
  */
 #ifndef GRPX_H
 #define GRPX_H
@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #define GRPX_VERSION "0.1.0"
@@ -55,8 +56,8 @@ enum grpx_outcome {
 
 /* Where task output goes (SPEC section 5). */
 enum grpx_output {
-	GRPX_OUT_GROUPED, /* spooled, handed to emit() whole */
-	GRPX_OUT_PREFIX,  /* streamed line by line through chunk() */
+	GRPX_OUT_GROUPED, /* spooled, emitted whole when a task ends */
+	GRPX_OUT_PREFIX,  /* line by line as produced, each line tagged */
 	GRPX_OUT_RAW,     /* tasks write to our fds 1 and 2 directly */
 	GRPX_OUT_QUIET    /* spooled (sizes are still reported), never emitted */
 };
@@ -161,8 +162,8 @@ struct grpx_event {
 	const char *reason;    /* CANCEL, END of a canceled or skipped node */
 };
 
-/* One event as a JSON object on one line, flushed (NDJSON). */
-void grpx_event_write(FILE *f, const struct grpx_event *e);
+/* A third output stream beside GRPX_STDOUT and GRPX_STDERR: --events. */
+#define GRPX_EVENTS 3
 
 struct grpx_opts {
 	long jobs;            /* most tasks running at once in the run; 0: no cap */
@@ -171,24 +172,44 @@ struct grpx_opts {
 	enum grpx_output output;
 	const char *const *paths; /* run only these nodes (by path), in file order */
 	size_t npaths;
+	/*
+	 * Where output goes: fds the caller owns and keeps open for the run;
+	 * 0 means grpx's own 1 and 2.  events_fd: NDJSON events (--events), -1
+	 * for none; it may equal stderr_fd, and then the events share its queue.
+	 * The run never blocks on any of them: what a reader cannot take yet
+	 * waits in a bounded queue, and past that the tasks are paused.
+	 */
+	int stdout_fd, stderr_fd, events_fd;
+	/* Heap bytes queued per output stream before task pipes pause; 0: 1 MiB. */
+	size_t out_buffer;
 	void *ctx;            /* passed to the callbacks */
 	/*
-	 * emit: write `len` bytes of spool file `fd` (from offset 0; do not
-	 * close it) as node's output on `stream`.  Return 0; -1 when the
-	 * destination is gone (EPIPE): the run is then interrupted; or -2
-	 * when grpx_output_wait() gave up: the rest of it is dropped.
+	 * tag: write the "[path] " put before a line of n's `stream` (cont: a
+	 * continuation piece of a long line) into buf; return its length (the
+	 * whole length even when it did not fit, as snprintf does).  Pure.  NULL:
+	 * prefix and --tag lines get no tag.
 	 */
-	int (*emit)(void *ctx, const struct grpx_node *n, int stream, int fd,
-		    off_t len);
-	/* chunk: `len` bytes read live from node's pipe; len 0 means EOF.
-	 * Returns as emit() does. */
-	int (*chunk)(void *ctx, const struct grpx_node *n, int stream,
-		     const char *buf, size_t len);
-	/* event: called as things happen; must not block for long. */
+	size_t (*tag)(void *ctx, const struct grpx_node *n, int stream, int cont, char *buf,
+		      size_t len);
+	/* tag_grouped: tag grouped output as prefix output (--tag). */
+	int tag_grouped;
+	/* event: called as things happen; pure bookkeeping (it must not write). */
 	void (*event)(void *ctx, const struct grpx_event *e);
-	/* tick: called about every tick_ms while the run goes on (progress). */
-	void (*tick)(void *ctx);
+	/*
+	 * status: the progress line to show now at the bottom of stderr, written
+	 * into buf (no newline); return its length, 0 for none.  Called about
+	 * every tick_ms while stderr's queue is idle; the line is erased before
+	 * anything else is written to stderr, and at the end.
+	 */
+	size_t (*status)(void *ctx, char *buf, size_t len);
 	int64_t tick_ms;
+	/*
+	 * finish: the root has ended and the outcome is known (grpx_run_*
+	 * accessors answer): the last moment to add text to the output queues
+	 * with grpx_run_write() (the summary).  The run then waits for the
+	 * queues to drain before grpx_run() returns.
+	 */
+	void (*finish)(void *ctx, struct grpx_run *r);
 	/* Keep up to this many bytes of each task's stdout and stderr for
 	 * grpx_report_junit(); 0 keeps nothing. */
 	int64_t capture_bytes;
@@ -198,14 +219,30 @@ struct grpx_opts {
 };
 
 /*
+ * The signals a run handles (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, ...,
+ * SIGCHLD, SIGTSTP, SIGCONT), minus those ignored when the process started:
+ * block them before loading a job so that one that comes meanwhile is acted
+ * on when the run starts.
+ */
+void grpx_signals(sigset_t *set);
+
+/*
  * Run a job.  Returns 0 with *runp set (whatever the outcome), or -1 with
- * errno set when the run could not be set up at all.  While it runs, SIGINT,
- * SIGTERM, SIGHUP and SIGCHLD are blocked and handled by the event loop.
+ * errno set when the run could not be set up at all.  While it runs, the
+ * signals of grpx_signals() are blocked and handled by the event loop,
+ * SIGPIPE is ignored, and grpx is a child subreaper; the caller's mask and
+ * dispositions are restored before it returns.
  */
 int grpx_run(struct grpx_job *job, const struct grpx_opts *o,
 	     struct grpx_run **runp);
+/* Queue text for GRPX_STDOUT, GRPX_STDERR or GRPX_EVENTS; never blocks.
+ * Only from a callback (finish); returns 0, or -1 when that stream is gone. */
+int grpx_run_write(struct grpx_run *r, int stream, const char *buf, size_t len);
 enum grpx_outcome grpx_run_outcome(const struct grpx_run *r);
 int grpx_run_signal(const struct grpx_run *r); /* 0 unless interrupted */
+/* errno of the first failed write to GRPX_STDOUT, GRPX_STDERR or
+ * GRPX_EVENTS (EPIPE: the reader went away), or 0. */
+int grpx_run_stream_error(const struct grpx_run *r, int stream);
 int grpx_run_exit_code(const struct grpx_run *r); /* as a shell shows it */
 /* With -x: the one cause's own status, else grpx_run_exit_code(). */
 int grpx_run_cause_code(const struct grpx_run *r);
@@ -221,13 +258,11 @@ int grpx_report_junit(const struct grpx_run *r, const char *path);
 int grpx_report_trace(const struct grpx_run *r, const char *path);
 void grpx_run_free(struct grpx_run *r);
 
-/*
- * For the emit and chunk callbacks: wait until `fd` (a pipe or socket that
- * may stall) can take PIPE_BUF more bytes.  Returns 0, or -1 when the run
- * needs grpx back first: a signal came, or the run's own timeout expired;
- * the caller should then give up this piece of output (return -2).
- */
-int grpx_output_wait(int fd);
+/* "SIGINT" for 2, "SIG?" when unknown. */
+const char *grpx_signal_name(int sig);
+
+/* The longest duration anywhere (1000000h): deadlines are int64 microseconds. */
+#define GRPX_DURATION_MAX_MS (1000000LL * 3600 * 1000)
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);

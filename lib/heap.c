@@ -1,15 +1,8 @@
-/*
- * heap.c - the run's one timer heap.
- *
- * Every deadline of a run (task timeouts, grace expiries, schedule times,
- * backoff waits, stagger) is an entry here, ordered by time and, for equal
- * times, by the node's preorder number so that ties fire in input order.
- * Each entry knows its node, and each node knows its entries' slots, so
- * removal is O(log n) with no search.
- */
+/* heap.c - the run's one timer heap; see heap.h. */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "heap.h"
 #include "internal.h"
 
 static bool before(const struct heap_ent *a, const struct heap_ent *b)

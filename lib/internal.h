@@ -41,6 +41,16 @@ struct attempt {
 	double start_ms, end_ms;
 };
 
+/* What a task's errnum is about, for its message. */
+enum err_what {
+	EW_SPAWN,   /* starting it (posix_spawn, pipes, memory) */
+	EW_CWD,     /* its cwd */
+	EW_SHELL,   /* its shell */
+	EW_PROGRAM, /* argv[0] */
+	EW_OUTPUT,  /* its output could not be kept (a spool write failed) */
+	EW_INPUT    /* its stdin, the stage before's output, could not be kept */
+};
+
 /* Why a node was canceled or skipped. */
 enum reason {
 	WHY_NONE,
@@ -49,11 +59,6 @@ enum reason {
 	WHY_DONE,        /* `cause` (the group) had what it needed */
 	WHY_INTERRUPTED, /* a signal, or our stdout went away */
 	WHY_TIMEOUT      /* the run's own timeout */
-};
-
-/* A FIFO of waiting tasks, linked through jq_prev/jq_next (engine.c). */
-struct queue {
-	struct grpx_node *head, *tail;
 };
 
 /*
@@ -77,19 +82,26 @@ struct node_opts {
 
 extern const struct node_opts opts_default;
 
-/* What only a group has: its settings, and the engine's counters. */
+/* What only a group has: its settings, and its run state. */
 struct group {
 	uint32_t limit;            /* 0: none (sized: CPU count, resolved at run) */
 	uint32_t count;            /* take/last; 0 elsewhere */
-	uint32_t next;             /* next child to consider starting */
+	/* --- run state (group.c); reset at every attempt --- */
 	uint32_t running;          /* children started and not ended */
 	uint32_t ended;            /* children ended (skipped ones included) */
 	uint32_t nok, nbad;        /* children ended ok / failed, timeout or error */
-	uint32_t emitted;          /* all: children whose output went up */
-	uint32_t npicked;          /* picks so far */
-	int64_t started_at;        /* run_now() when the group started */
-	struct grpx_node *rq_head, *rq_tail; /* schedule: children whose time came; picks */
+	uint32_t released;         /* OUT_HOLD: children whose output went up, in order */
+	uint32_t npicked;          /* picks so far (the `pick` numbers handed out) */
+	int64_t started_at;        /* run clock (us) when this attempt started */
+	struct grpx_node *pick_head, *pick_tail; /* picked children, in pick order */
+	struct grpx_node *drain_cause; /* the failure that began on_error: drain */
+	union {                    /* the mode's own state (mode_*.c) */
+		struct { uint32_t next, released; } seq; /* next child; stagger */
+		struct sched *sched;   /* schedule: children by due time, owned */
+	} m;
 };
+
+struct tio;
 
 struct grpx_node {
 	/* --- job model: filled by the loader --- */
@@ -114,45 +126,44 @@ struct grpx_node {
 	int8_t runner;             /* -1: inherit, 0: local, 1: slurm */
 	bool stdin_inherit;        /* stdin: inherit */
 
-	/* --- run state: owned by the engine --- */
+	/* --- run state: owned by the engine (run.h), set by node_init() --- */
 	uint8_t status;            /* enum grpx_status */
-	uint8_t state;             /* enum task_state / group bookkeeping */
-	uint8_t why;               /* enum reason */
-	uint8_t jq;                /* the run's queue it waits in (engine.h), or 0 */
-	bool selected_skip;        /* excluded by grpx_opts.paths */
-	bool retrying;             /* this node repeats: attempts != 1 or mode retry */
-	bool held;                 /* stdout is held by a selecting ancestor */
-	bool verdict;              /* a group has decided its status */
+	uint8_t state;             /* enum task_state or enum group_state */
+	uint8_t why;               /* enum reason, with `cause` */
+	uint8_t jq;                /* the run's queue it waits in (enum queue_id) */
+	bool retries;              /* it is itself run again after a failed attempt */
+	bool counts;               /* GRPX_ATTEMPT counts its attempts (retries, or mode retry) */
+	bool held;                 /* its stdout waits for a decision above it (or its retry) */
+	bool verdict;              /* a group has decided this attempt's status */
 	bool draining;             /* on_error drain: start nothing new */
 	bool kill_sent;            /* SIGKILL already sent to its process group */
 	bool slurm_down;           /* this attempt's srun could not reach the controller */
-	bool reaped;               /* main process reaped */
 	bool counted;              /* counted in its group's `running` */
-	bool out_pipe, err_pipe;   /* out_fd / err_fd are live pipes, not spools */
 	uint32_t pick;             /* 1-based order in which its group selected it, 0: not */
 	uint32_t attempt;          /* 1-based, current or last attempt */
-	int errnum;                /* GRPX_ERROR: the errno that stopped it, or SLURM_ENOCTLD */
+	int errnum;                /* the errno that stopped it, or SLURM_ENOCTLD; 0 */
+	uint8_t errwhat;           /* enum err_what: what errnum is about */
 	pid_t pid;                 /* -1 once reaped or never started */
 	pid_t pgid;                /* its process group while it may have members, else -1 */
-	int out_fd, err_fd;        /* spool or pipe read ends we own, -1 */
-	int in_fd;                 /* spool a waterfall handed it as stdin; owned, closed when it ends */
+	int out_fd;                /* its stdout spool (a result), owned; -1 */
+	int in_fd;                 /* spool a waterfall handed it as stdin; owned; -1 */
 	int exit_code;             /* -1: none */
 	int signal;                /* 0: none */
 	uint64_t err_seq;          /* arrival stamp of its failure */
 	struct grpx_node *cause;   /* the node `why` names */
 	struct grpx_node *up;      /* the group that runs it (parent, or the root for PATH runs) */
+	struct tio *io;            /* the streams of the running task attempt; owned; NULL */
 	double start_ms, end_ms;   /* since the run started; -1 if never */
 	int64_t stdout_bytes, stderr_bytes;
-	int64_t cap_off;           /* --junit: where its output starts in the capture file */
-	int32_t cap_out, cap_err;  /* and how many bytes of each were kept */
-	struct attempt *log;       /* owned; attempts of a retrying node */
+	int32_t cap_out, cap_err;  /* --junit: bytes of each stream kept */
+	struct attempt *log;       /* owned; attempts of a node that counts them */
 	uint32_t nlog, caplog;
-	int32_t slot[2];           /* its timers' places in the run's heap, -1: not armed;
-				      0: deadline (timeout, grace), 1: wake (delay, backoff, stagger) */
-	/* intrusive lists, see engine.c */
-	struct grpx_node *res_head, *res_tail, *res_next; /* stdout spools held */
+	int32_t slot[2];           /* its timers' places in the run's heap (enum timer), -1 */
+	/* intrusive lists (run.h says which file owns which) */
+	struct grpx_node *res_head, *res_tail, *res_next; /* stdout spools held here */
 	struct grpx_node *err_head, *err_tail, *err_next; /* causes of failure */
-	struct grpx_node *q_next;  /* draining list, ended list, ready list, picks */
+	struct grpx_node *q_next;  /* the run's ended list, or its drain list */
+	struct grpx_node *pick_next; /* its group's pick list */
 	struct grpx_node *jq_prev, *jq_next; /* a waiting queue of the run */
 };
 
@@ -161,95 +172,6 @@ struct grpx_job {
 	struct grpx_node *root;    /* owned; errgroup limit 1 of the top-level groups */
 	uint32_t nnodes;           /* in the whole tree, root included */
 };
-
-/* --- engine.c and the modes --- */
-
-struct run;
-
-/*
- * A mode is a policy over the engine: which child starts next, and what a
- * child's end means for the group.  The engine owns processes, timers,
- * limits and cancellation; a mode only calls the group_* helpers below.
- */
-struct mode_ops {
-	bool selects; /* holds its children's stdout until it selects */
-	/* the group starts: arm what it needs (schedule times, stagger) */
-	void (*begin)(struct run *r, struct grpx_node *g);
-	/* the child to start now, or NULL; only called under the limit */
-	struct grpx_node *(*next)(struct run *r, struct grpx_node *g);
-	/* child c ended; its status is final */
-	void (*ended)(struct run *r, struct grpx_node *g, struct grpx_node *c);
-	/* g's wake timer fired (c NULL), or child c's own wake time came */
-	void (*wake)(struct run *r, struct grpx_node *g, struct grpx_node *c);
-};
-
-extern const struct mode_ops mode_errgroup, mode_sized, mode_all, mode_race,
-	mode_take, mode_last, mode_retry, mode_waterfall, mode_schedule;
-const struct mode_ops *mode_ops_of(const struct grpx_node *g);
-/* Pick c's output as one of g's results, in this order (take, last). */
-void group_pick(struct run *r, struct grpx_node *g, struct grpx_node *c);
-/* Release g's picked children's output in pick order. */
-void group_offer_picks(struct run *r, struct grpx_node *g);
-/* race, take: start-time hedging with `stagger` */
-void stagger_begin(struct run *r, struct grpx_node *g);
-struct grpx_node *stagger_next(struct run *r, struct grpx_node *g);
-void stagger_wake(struct run *r, struct grpx_node *g, struct grpx_node *c);
-void stagger_failed(struct run *r, struct grpx_node *g);
-
-bool status_bad(int status); /* failed, timeout or error */
-/* The next child in input order, or NULL. */
-struct grpx_node *group_next_in_order(struct run *r, struct grpx_node *g);
-/* Decide g's status: cancel its running children, skip the rest. */
-void group_decide(struct run *r, struct grpx_node *g, int status, int why,
-		  struct grpx_node *cause);
-/* Count bad child c as one of g's errors (before the verdict only). */
-void group_note_error(struct grpx_node *g, struct grpx_node *c);
-/* Apply g's on_error to bad child c; `def` is the mode's default. */
-void group_on_error(struct run *r, struct grpx_node *g, struct grpx_node *c,
-		    int def);
-/* Children that may still end ok: all not ended, or only the running ones
- * once on_error: drain has stopped new starts. */
-uint32_t group_remaining(const struct grpx_node *g);
-/* The rule of modes that need every child ok, once all have ended. */
-void group_settle_all_ok(struct run *r, struct grpx_node *g);
-/* Release c's held stdout from g: upward, or out of grpx at the top. */
-void group_offer(struct run *r, struct grpx_node *g, struct grpx_node *c);
-/* Drop c's held stdout (a loser's); to stderr when `show`. */
-void group_discard(struct run *r, struct grpx_node *c, bool show);
-/* Make the subtree of n new again, for another attempt. */
-void node_reset(struct run *r, struct grpx_node *n);
-/* mode_retry.c: log child c's attempt in retry group g. */
-void retry_log(struct grpx_node *g, const struct grpx_node *c);
-/* Append to n's attempt_log. */
-int node_log(struct grpx_node *n, struct attempt a);
-/* The wait before the attempt after `attempt`, from n's backoff. */
-int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt);
-/* Does n try again after an attempt that ended so? */
-bool may_retry(const struct grpx_node *n, int status, int exit_code, uint32_t attempt);
-/* Announce another attempt of n and wake it in `ms`. */
-void retry_after(struct run *r, struct grpx_node *n, int64_t ms);
-void timer_arm(struct run *r, struct grpx_node *n, int which, int64_t at);
-void timer_disarm(struct run *r, struct grpx_node *n, int which);
-/* The run's clock: CLOCK_MONOTONIC in microseconds, as timers use. */
-int64_t run_now(struct run *r);
-/* now + ms, in the run's microseconds, saturating instead of wrapping. */
-int64_t deadline_after(int64_t now, int64_t ms);
-/* Arm n's timer `which` to fire `ms` milliseconds from now. */
-void timer_after(struct run *r, struct grpx_node *n, int which, int64_t ms);
-
-/* heap.c: one min-heap of every armed timer of the run, by (at, seq). */
-struct heap {
-	struct heap_ent { int64_t at; struct grpx_node *n; int which; } *v;
-	size_t n, cap;
-};
-/* Room for n entries: pushes up to n cannot fail.  Pages not yet used
- * cost no memory. */
-int heap_reserve(struct heap *h, size_t n);
-int heap_push(struct heap *h, struct grpx_node *n, int which, int64_t at);
-void heap_remove(struct heap *h, struct grpx_node *n, int which);
-/* The earliest entry, or NULL. */
-const struct heap_ent *heap_top(const struct heap *h);
-void heap_free(struct heap *h);
 
 /* slurm.c: tasks under `runner: {slurm: ...}` are Slurm job steps */
 #define SLURM_ENOCTLD (-1) /* errnum: srun could not reach the controller */
@@ -265,7 +187,7 @@ int slurm_stop(const struct grpx_node *t, int sig);
 /* A chunk of t's stderr pipe, and the end of an attempt: an srun that
  * could not reach the controller makes the attempt GRPX_ERROR. */
 void slurm_scan(struct grpx_node *t, const char *buf, size_t len);
-void slurm_check(struct grpx_node *t);
+void slurm_check(struct grpx_node *t, int err_spool);
 /* strerror(), which also knows SLURM_ENOCTLD. */
 const char *slurm_strerror(int errnum);
 

@@ -2,29 +2,20 @@
  * last: run every child; the last `count` to end ok are the result, in
  * completion order.  Fails once `count` successes are out of reach.
  */
-#include "internal.h"
+#include "mode.h"
 
-static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
+static struct decision ended(struct grpx_node *g, struct grpx_node *c)
 {
-	if (c->status == GRPX_OK) {
-		group_pick(r, g, c);
-	} else {
-		group_discard(r, c, false);
-		if (status_bad(c->status))
-			group_on_error(r, g, c, GRPX_ON_CONTINUE);
-	}
-	if (g->verdict)
-		return;
-	if (g->grp->nok + group_remaining(g) < g->grp->count) {
-		group_decide(r, g, GRPX_FAILED, WHY_FAILED, g->err_head);
-	} else if (group_remaining(g) == 0) {
-		group_offer_picks(r, g);
-		group_decide(r, g, GRPX_OK, WHY_DONE, g);
-	}
+	uint8_t out = c->status == GRPX_OK ? OUT_KEEP_LAST : OUT_DROP;
+
+	if (g->grp->nok + group_remaining(g) < g->grp->count)
+		return (struct decision){ out, V_FAIL, WHY_FAILED, false, g->err_head };
+	if (group_remaining(g) == 0)
+		return (struct decision){ out, V_OK, WHY_DONE, false, g };
+	return (struct decision){ .out = out };
 }
 
 const struct mode_ops mode_last = {
-	.selects = true,
-	.next = group_next_in_order,
+	.next = next_in_order,
 	.ended = ended,
 };

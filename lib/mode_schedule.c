@@ -1,92 +1,146 @@
 /*
  * schedule: each child starts at its `delay` after the group starts, or at
- * its wall-clock `at`.  Every child's time is an entry of the run's one
- * heap; ties fire in input order.  Children whose time came wait in a FIFO
- * for a free slot under `limit`.
+ * its wall-clock `at`.  The children are sorted by due time once, when the
+ * group starts; the group's one timer wakes it at the earliest, and
+ * children whose time came wait, in that order, for a slot under `limit`.
+ * A `delay` is counted on the run clock (time grpx spent stopped does not
+ * count); an `at` keeps its hour on the wall clock.
  */
+#include <stdlib.h>
 #include <time.h>
 
-#include "engine.h"
+#include "mode.h"
 
-/* Monotonic ms of an `at` moment: RFC 3339, or the next local HH:MM:SS. */
-static int64_t at_due(int64_t started_at, const struct at_spec *at)
+struct sched {
+	struct due { int64_t at; uint32_t idx; } *v, *w; /* delay (run clock), `at` (wall) */
+	uint32_t nv, nw, cv, cw;                          /* counts, cursors */
+	int64_t t0;                                       /* when the group started */
+};
+
+static int by_due(const void *a, const void *b)
 {
-	struct timespec now;
-	int64_t wall, due;
+	const struct due *x = a, *y = b;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	if (at->kind == AT_ABS) {
-		due = at->value;
-	} else {
-		time_t t = now.tv_sec;
-		struct tm tm;
-		localtime_r(&t, &tm);
-		for (int day = 0; day < 2; day++) {
-			struct tm m = tm;
-			m.tm_mday += day;
-			m.tm_hour = (int)(at->value / 3600000);
-			m.tm_min = (int)(at->value / 60000 % 60);
-			m.tm_sec = (int)(at->value / 1000 % 60);
-			m.tm_isdst = -1;
-			due = (int64_t)mktime(&m) * 1000 + at->value % 1000;
-			if (due > wall)
-				break;
-		}
-	}
-	return due > wall ? deadline_after(started_at, due - wall) : started_at;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-static void begin(struct run *r, struct grpx_node *g)
+/* Wall-clock us of an `at` moment: RFC 3339, or the next local HH:MM:SS. */
+static int64_t at_wall(const struct at_spec *at, int64_t wall_us)
 {
-	g->grp->rq_head = g->grp->rq_tail = NULL;
+	if (at->kind == AT_ABS)
+		return at->value * 1000;
+	time_t t = (time_t)(wall_us / 1000000);
+	struct tm tm;
+	int64_t due = 0;
+	localtime_r(&t, &tm);
+	for (int day = 0; day < 2; day++) {
+		struct tm m = tm;
+		m.tm_mday += day;
+		m.tm_hour = (int)(at->value / 3600000);
+		m.tm_min = (int)(at->value / 60000 % 60);
+		m.tm_sec = (int)(at->value / 1000 % 60);
+		m.tm_isdst = -1;
+		due = ((int64_t)mktime(&m) * 1000 + at->value % 1000) * 1000;
+		if (due > wall_us)
+			break;
+	}
+	return due;
+}
+
+static int begin(struct grpx_node *g, const struct mode_now *now)
+{
+	struct sched *s = calloc(1, sizeof *s);
+	int64_t t0 = g->grp->started_at;
+
+	if (!s || !(s->v = calloc(g->nkids + 1, sizeof *s->v)) ||
+	    !(s->w = calloc(g->nkids + 1, sizeof *s->w))) {
+		if (s)
+			free(s->v);
+		free(s);
+		return -1;
+	}
 	for (uint32_t i = 0; i < g->nkids; i++) {
-		struct grpx_node *c = g->kids[i];
-		int64_t due = g->grp->started_at;
-		if (c->opt->delay_ms >= 0)
-			due += c->opt->delay_ms * 1000;
-		else if (c->opt->at.kind != AT_NONE)
-			due = at_due(g->grp->started_at, &c->opt->at);
-		timer_arm(r, c, 1, due);
+		const struct node_opts *o = g->kids[i]->opt;
+		if (o->delay_ms < 0 && o->at.kind != AT_NONE)
+			s->w[s->nw++] = (struct due){ at_wall(&o->at, now->wall_us), i };
+		else
+			s->v[s->nv++] = (struct due){
+				o->delay_ms > 0 && o->delay_ms < (INT64_MAX - t0) / 1000
+					? t0 + o->delay_ms * 1000 : o->delay_ms > 0 ? INT64_MAX : t0, i };
 	}
+	s->t0 = t0;
+	qsort(s->v, s->nv, sizeof *s->v, by_due);
+	qsort(s->w, s->nw, sizeof *s->w, by_due);
+	g->grp->m.sched = s;
+	return 0;
 }
 
-static void wake(struct run *r, struct grpx_node *g, struct grpx_node *c)
+/* The run-clock due time of the next `at` child; a moment before the
+ * group started counts as its start (then input order decides). */
+static int64_t wall_due(const struct sched *s, const struct mode_now *now)
 {
-	(void)r;
-	c->q_next = NULL;
-	if (g->grp->rq_tail)
-		g->grp->rq_tail->q_next = c;
-	else
-		g->grp->rq_head = c;
-	g->grp->rq_tail = c;
+	int64_t d = s->w[s->cw].at - now->wall_us;
+
+	if (d > INT64_MAX - now->run_us)
+		return INT64_MAX;
+	return now->run_us + d < s->t0 ? s->t0 : now->run_us + d;
 }
 
-static struct grpx_node *next(struct run *r, struct grpx_node *g)
+/* Which list's head comes first: equal times go in input order. */
+static bool delay_first(const struct sched *s, const struct mode_now *now)
 {
-	struct grpx_node *c = g->grp->rq_head;
+	if (s->cw == s->nw)
+		return true;
+	if (s->cv == s->nv)
+		return false;
+	int64_t a = s->v[s->cv].at, b = wall_due(s, now);
+	return a != b ? a < b : s->v[s->cv].idx < s->w[s->cw].idx;
+}
 
-	(void)r;
-	if (c) {
-		g->grp->rq_head = c->q_next;
-		if (!g->grp->rq_head)
-			g->grp->rq_tail = NULL;
-		c->q_next = NULL;
+static uint32_t next(struct grpx_node *g, const struct mode_now *now)
+{
+	struct sched *s = g->grp->m.sched;
+
+	if (s->cv == s->nv && s->cw == s->nw)
+		return M_NONE;
+	if (delay_first(s, now))
+		return s->v[s->cv].at <= now->run_us ? s->v[s->cv++].idx : M_NONE;
+	return wall_due(s, now) <= now->run_us ? s->w[s->cw++].idx : M_NONE;
+}
+
+static int64_t due(const struct grpx_node *g, const struct mode_now *now)
+{
+	const struct sched *s = g->grp->m.sched;
+
+	if (s->cv == s->nv && s->cw == s->nw)
+		return INT64_MAX;
+	return delay_first(s, now) ? s->v[s->cv].at : wall_due(s, now);
+}
+
+static struct decision ended(struct grpx_node *g, struct grpx_node *c)
+{
+	(void)c;
+	return all_ok(g, OUT_PASS);
+}
+
+static void end(struct grpx_node *g)
+{
+	struct sched *s = g->grp->m.sched;
+
+	if (s) {
+		free(s->v);
+		free(s->w);
+		free(s);
 	}
-	return c;
-}
-
-static void ended(struct run *r, struct grpx_node *g, struct grpx_node *c)
-{
-	group_offer(r, g, c);
-	if (status_bad(c->status))
-		group_on_error(r, g, c, GRPX_ON_CONTINUE);
-	group_settle_all_ok(r, g);
+	g->grp->m.sched = NULL;
 }
 
 const struct mode_ops mode_schedule = {
 	.begin = begin,
 	.next = next,
 	.ended = ended,
-	.wake = wake,
+	.due = due,
+	.end = end,
 };

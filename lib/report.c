@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "run.h"
 
 void json_str(FILE *f, const char *s)
 {
@@ -46,35 +46,6 @@ static void json_int_or_null(FILE *f, int v, bool null)
 		fputs("null", f);
 	else
 		fprintf(f, "%d", v);
-}
-
-const char *grpx_node_reason(const struct grpx_node *n, char *buf, size_t len)
-{
-	const char *cause = n->cause ? n->cause->path : "";
-
-	switch (n->why) {
-	case WHY_FAILED:
-		snprintf(buf, len, "%s failed", cause);
-		break;
-	case WHY_WON:
-		snprintf(buf, len, "race won by %s", cause);
-		break;
-	case WHY_DONE:
-		snprintf(buf, len, "%s had its results", cause);
-		break;
-	case WHY_INTERRUPTED:
-		snprintf(buf, len, "interrupted");
-		break;
-	case WHY_TIMEOUT:
-		snprintf(buf, len, "timeout");
-		break;
-	default:
-		if (n->status == GRPX_SKIPPED)
-			snprintf(buf, len, "not selected");
-		else
-			return NULL;
-	}
-	return buf;
 }
 
 static void write_attempts(FILE *f, const struct grpx_node *n)
@@ -164,10 +135,10 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 			fputs(", \"error\": ", f);
 			json_str(f, slurm_strerror(n->errnum));
 		}
-	} else if (n->mode == GRPX_RETRY) {
-		fprintf(f, ", \"attempts\": %u", n->attempt);
+	} else if (n->counts) {
+		fprintf(f, ", \"attempts\": %u", n->nlog);
 	}
-	if (n->retrying)
+	if (n->counts)
 		write_attempts(f, n);
 	fputs(", \"start_ms\": ", f);
 	json_ms(f, n->start_ms);
@@ -238,20 +209,20 @@ int atomic_commit(FILE *f, const char *tmp, const char *path)
 
 int grpx_report_json(const struct grpx_run *run, const char *path)
 {
-	const struct run *r = (const struct run *)run;
+	const struct grpx_run *r = run;
 	char tmp[4096], stamp[64];
 	struct tm tm;
 	FILE *f = atomic_open(path, tmp, sizeof tmp);
 
 	if (!f)
 		return -1;
-	gmtime_r(&r->wall0.tv_sec, &tm);
+	gmtime_r(&r->loop.wall0.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	fputs("{\"version\": 1, \"file\": ", f);
 	json_str(f, r->job->file ? r->job->file : "");
 	fprintf(f, ", \"status\": \"%s\", \"exit_code\": %d, \"started_at\": \"%s.%03ldZ\"",
 		outcome_name(r->outcome), grpx_run_exit_code(run), stamp,
-		r->wall0.tv_nsec / 1000000);
+		r->loop.wall0.tv_nsec / 1000000);
 	fputs(", \"duration_ms\": ", f);
 	json_ms(f, r->job->root->end_ms >= 0 ? r->job->root->end_ms : 0);
 	fputs(", \"errors\": [", f);
@@ -268,7 +239,7 @@ int grpx_report_json(const struct grpx_run *run, const char *path)
 	return atomic_commit(f, tmp, path);
 }
 
-void grpx_event_write(FILE *f, const struct grpx_event *e)
+void event_write(FILE *f, const struct grpx_event *e)
 {
 	static const char *const kinds[] = { "start", "exit", "retry", "cancel", "select", "end" };
 
@@ -306,5 +277,4 @@ void grpx_event_write(FILE *f, const struct grpx_event *e)
 		json_str(f, e->reason);
 	}
 	fputs("}\n", f);
-	fflush(f);
 }

@@ -1,7 +1,7 @@
 /*
  * slurm.c - what differs when a task is a Slurm job step.
  *
- * spawn.c starts such a task as `srun -QQ --job-name=NAME [args] -- ...`
+ * command.c starts such a task as `srun -Q --job-name=NAME [args] -- ...`
  * and the engine treats srun as the task.  Three things differ, and they
  * live here: the step's environment does not inherit an enclosing
  * allocation, cancelling asks Slurm to signal the step (signalling srun
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "run.h"
 
 extern char **environ;
 
@@ -73,7 +73,7 @@ static int scancel(char *const argv[])
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
-	return spawn_process(argv, environ, devnull, NULL, true, &mask, &pid);
+	return spawn_process(NULL, argv, environ, devnull, NULL, &mask, &pid);
 }
 
 /*
@@ -103,12 +103,11 @@ int slurm_stop(const struct grpx_node *t, int sig)
 /* srun prints its own errors first, so the start of stderr tells. */
 void slurm_scan(struct grpx_node *t, const char *buf, size_t len)
 {
-	if (t->stderr_bytes <= 65536 && memmem(buf, len, ctld_msg, sizeof ctld_msg - 1) &&
-	    node_slurm(t))
+	if (memmem(buf, len, ctld_msg, sizeof ctld_msg - 1) && node_slurm(t))
 		t->slurm_down = true;
 }
 
-void slurm_check(struct grpx_node *t)
+void slurm_check(struct grpx_node *t, int err_spool)
 {
 	char buf[8192];
 	bool seen = t->slurm_down;
@@ -116,8 +115,8 @@ void slurm_check(struct grpx_node *t)
 	t->slurm_down = false;
 	if (t->status != GRPX_FAILED || t->exit_code != 1 || !node_slurm(t))
 		return;
-	if (!seen && t->err_fd >= 0 && !t->err_pipe) {
-		ssize_t n = pread(t->err_fd, buf, sizeof buf, 0);
+	if (!seen && err_spool >= 0) {
+		ssize_t n = pread(err_spool, buf, sizeof buf, 0);
 		seen = n > 0 && memmem(buf, (size_t)n, ctld_msg, sizeof ctld_msg - 1);
 	}
 	if (seen) {

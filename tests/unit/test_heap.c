@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "heap.h"
 #include "internal.h"
 
 static struct grpx_node *mk(int n)

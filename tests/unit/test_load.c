@@ -118,7 +118,6 @@ static void valid_tree(void **state)
 	assert_int_equal(n->pid, -1);
 	assert_int_equal(n->pgid, -1);
 	assert_int_equal(n->out_fd, -1);
-	assert_int_equal(n->err_fd, -1);
 	assert_int_equal(n->in_fd, -1);
 	assert_int_equal(n->exit_code, -1);
 	assert_true(n->start_ms == -1 && n->end_ms == -1);

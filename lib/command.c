@@ -1,0 +1,287 @@
+/*
+ * command.c - what a task runs: its argv, environment and cwd, from its
+ * own settings and those it inherits, and the runner around it (slurm.c).
+ * Built before the spawn, so that nothing but the exec happens in the child.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+
+extern char **environ;
+
+struct spawn {
+	char **argv, **envp, *cwd, *jobname, *prog;
+	char *vars[4];
+	int runner;            /* 0 local, 1 slurm */
+	const char *path;      /* the PATH the program is looked up in */
+};
+
+static char *const default_shell[] = { "/bin/sh", "-c", NULL };
+
+/* Set KEY=VALUE in a NULL-terminated array with room to grow. */
+static void env_put(char **env, size_t *n, char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t i = 0; i < *n; i++)
+		if (strncmp(env[i], kv, klen) == 0 && env[i][klen] == '=') {
+			env[i] = kv;
+			return;
+		}
+	env[(*n)++] = kv;
+	env[*n] = NULL;
+}
+
+static int build_env(struct spawn *sp, const struct grpx_node *t)
+{
+	const struct grpx_node *n, *ac = attempt_counter(t);
+	size_t nenv = 0, nbase = 0, nkeys = 4;
+
+	for (n = t; n; n = n->parent)
+		for (char **e = n->opt->env; e && *e; e++)
+			nkeys++;
+	while (environ[nbase])
+		nbase++;
+	sp->envp = calloc(nbase + nkeys + 1, sizeof *sp->envp);
+	if (!sp->envp)
+		return ENOMEM;
+	for (size_t i = 0; i < nbase; i++)
+		if (sp->runner != 1 || !slurm_env_drop(environ[i]))
+			sp->envp[nenv++] = environ[i];
+	sp->envp[nenv] = NULL;
+	/* Outer maps first so that inner keys win. */
+	for (uint32_t d = 0; d <= t->depth; d++) {
+		n = t;
+		while (n->depth > d)
+			n = n->parent;
+		for (char **e = n->opt->env; e && *e; e++)
+			env_put(sp->envp, &nenv, *e);
+	}
+	if (asprintf(&sp->vars[0], "GRPX_TASK=%s", t->path) < 0 ||
+	    asprintf(&sp->vars[1], "GRPX_GROUP=%s", t->parent ? t->parent->path : "") < 0 ||
+	    asprintf(&sp->vars[2], "GRPX_ATTEMPT=%u", ac ? ac->attempt : 1) < 0 ||
+	    asprintf(&sp->vars[3], "GRPX_INDEX=%u", t->index) < 0)
+		return ENOMEM;
+	for (int i = 0; i < 4; i++)
+		env_put(sp->envp, &nenv, sp->vars[i]);
+	sp->path = getenv("PATH");
+	for (char **e = sp->envp; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			sp->path = *e + 5;
+	return 0;
+}
+
+/* cwd: the relative ones joined up to the nearest absolute one. */
+static int build_cwd(struct spawn *sp, const struct grpx_node *t)
+{
+	const struct grpx_node *n;
+	size_t ncwd = 0, len = 0;
+
+	for (n = t; n; n = n->parent)
+		if (n->opt->cwd) {
+			ncwd++;
+			len += strlen(n->opt->cwd) + 1;
+			if (n->opt->cwd[0] == '/')
+				break;
+		}
+	if (!ncwd)
+		return 0;
+	char *p = sp->cwd = calloc(len + 1, 1);
+	if (!p)
+		return ENOMEM;
+	for (size_t k = ncwd; k > 0; k--) {
+		size_t i = 0;
+		for (n = t; n; n = n->parent)
+			if (n->opt->cwd && ++i == k)
+				break;
+		if (p != sp->cwd)
+			*p++ = '/';
+		p = stpcpy(p, n->opt->cwd);
+	}
+	return 0;
+}
+
+/* argv: [srun ... --] (shell... RUN | argv...) */
+static int build_argv(struct spawn *sp, const struct grpx_node *t, char *const *shell,
+		      char **slurm)
+{
+	size_t na = 0, ns = 0, nsl = 0, k = 0;
+	char *const *src = t->argv;
+
+	if (!src)
+		while (shell[ns])
+			ns++;
+	else
+		while (src[na])
+			na++;
+	for (char **s = slurm; s && *s; s++)
+		nsl++;
+	sp->argv = calloc(ns + na + nsl + 8, sizeof *sp->argv);
+	if (!sp->argv)
+		return ENOMEM;
+	if (sp->runner == 1) {
+		char name[128];
+		if (slurm_job_name(t, name, sizeof name) < 0)
+			return ENAMETOOLONG;
+		if (asprintf(&sp->jobname, "--job-name=%s", name) < 0)
+			return ENOMEM;
+		sp->argv[k++] = "srun";
+		/* -Q, not -QQ: that would also hide srun's errors, and an
+		 * unreachable controller is known by its message. */
+		sp->argv[k++] = "-Q";
+		sp->argv[k++] = sp->jobname;
+		for (size_t i = 0; i < nsl; i++)
+			sp->argv[k++] = slurm[i];
+		sp->argv[k++] = "--";
+	}
+	if (src) {
+		for (size_t i = 0; i < na; i++)
+			sp->argv[k++] = src[i];
+	} else {
+		for (size_t i = 0; i < ns; i++)
+			sp->argv[k++] = shell[i];
+		if (ns == 1) /* `shell: bash` means `bash -c RUN` */
+			sp->argv[k++] = "-c";
+		sp->argv[k++] = t->run;
+	}
+	sp->argv[k] = NULL;
+	return 0;
+}
+
+static int prepare(struct spawn *sp, const struct grpx_node *t)
+{
+	char *const *shell = NULL;
+	char **slurm = NULL;
+	int err;
+
+	sp->runner = -1;
+	for (const struct grpx_node *n = t; n; n = n->parent) {
+		if (!shell && n->opt->shell)
+			shell = n->opt->shell;
+		if (sp->runner < 0 && n->runner >= 0) {
+			sp->runner = n->runner;
+			slurm = n->opt->slurm_args;
+		}
+	}
+	if (sp->runner < 0)
+		sp->runner = 0;
+	if ((err = build_env(sp, t)) || (err = build_cwd(sp, t)))
+		return err;
+	return build_argv(sp, t, shell ? shell : default_shell, slurm);
+}
+
+static void spawn_free(struct spawn *sp)
+{
+	free(sp->envp);
+	free(sp->argv);
+	free(sp->cwd);
+	free(sp->jobname);
+	free(sp->prog);
+	for (int i = 0; i < 4; i++)
+		free(sp->vars[i]);
+}
+
+/*
+ * The program to exec, looked up in the task's own PATH (its `env:` may
+ * set one; posix_spawnp would search grpx's).  A relative name or PATH
+ * entry is resolved after the chdir to the task's cwd, as exec would.
+ * Returns 0 or an errno value.
+ */
+static int find_program(struct spawn *sp, const char *cwd)
+{
+	const char *name = sp->argv[0];
+	const char *p = sp->path && *sp->path ? sp->path : "/usr/local/bin:/usr/bin:/bin";
+	int err = ENOENT;
+
+	if (strchr(name, '/'))
+		return (sp->prog = strdup(name)) ? 0 : ENOMEM;
+	while (*p) {
+		size_t len = strcspn(p, ":");
+		char *cand, *check = NULL;
+		struct stat st;
+		if (asprintf(&cand, "%.*s%s%s", (int)len, p, len ? "/" : "", name) < 0)
+			return ENOMEM;
+		if (cand[0] != '/' && cwd && asprintf(&check, "%s/%s", cwd, cand) < 0) {
+			free(cand);
+			return ENOMEM;
+		}
+		if (stat(check ? check : cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(check ? check : cand, X_OK) == 0) {
+				free(check);
+				sp->prog = cand;
+				return 0;
+			}
+			err = EACCES;
+		}
+		free(check);
+		free(cand);
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return err;
+}
+
+int spawn_task(struct grpx_node *t, const int fds[3])
+{
+	struct spawn sp = { 0 };
+	sigset_t none;
+	pid_t pid;
+	int err;
+	struct stat st;
+
+	sigemptyset(&none);
+	t->errwhat = EW_SPAWN;
+	err = prepare(&sp, t);
+	if (!err && sp.cwd && stat(sp.cwd, &st) != 0) {
+		err = errno;
+		t->errwhat = EW_CWD;
+	} else if (!err && sp.cwd && !S_ISDIR(st.st_mode)) {
+		err = ENOTDIR;
+		t->errwhat = EW_CWD;
+	}
+	if (!err && (err = find_program(&sp, sp.cwd)) != 0)
+		t->errwhat = t->argv || sp.runner == 1 ? EW_PROGRAM : EW_SHELL;
+	if (!err) {
+		err = spawn_process(sp.prog, sp.argv, sp.envp, fds, sp.cwd, &none, &pid);
+		if (err == ENOENT || err == EACCES || err == ENOEXEC)
+			t->errwhat = t->argv || sp.runner == 1 ? EW_PROGRAM : EW_SHELL;
+	}
+	spawn_free(&sp);
+	if (err)
+		return err;
+	t->errwhat = EW_SPAWN;
+	t->pid = pid;
+	t->pgid = pid;
+	return 0;
+}
+
+const char *task_program(const struct grpx_node *t)
+{
+	if (t->argv)
+		return t->argv[0];
+	for (const struct grpx_node *n = t; n; n = n->parent)
+		if (n->runner >= 0 && n->runner == 1)
+			return "srun";
+		else if (n->runner >= 0)
+			break;
+	for (const struct grpx_node *n = t; n; n = n->parent)
+		if (n->opt->shell)
+			return n->opt->shell[0];
+	return default_shell[0];
+}
+
+char *task_cwd(const struct grpx_node *t)
+{
+	struct spawn sp = { 0 };
+	char *cwd = NULL;
+
+	if (build_cwd(&sp, t) == 0)
+		cwd = sp.cwd;
+	return cwd;
+}
