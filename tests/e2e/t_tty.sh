@@ -114,6 +114,48 @@ check "--color never on a TTY: no colour at all" test "$(grep -c "$ESC" "$T/neve
 in_tty noprogress "'$GRPX' sized --progress never 'sleep 1; echo done'"
 expect_eq "--progress never: the output" 1 "$(grep -cx '\[sized/1\] done' "$T/noprogress.text")"
 
+# --- Ctrl-S: a terminal that stops taking output delays no deadline ---
+rm -f "$T/xoff.done" "$T/xoff.ev"
+cat >"$T/xoff.yaml" <<'EOF'
+groups:
+  - name: x
+    mode: sized
+    tasks:
+      - {name: talk, run: 'seq 1 200000'}
+      - {name: slow, run: 'sleep 100', timeout: 1s}
+EOF
+{
+	echo "'$GRPX' run --events $T/xoff.ev $T/xoff.yaml"
+	echo "echo \$? >$T/xoff.rc"
+} >"$T/xoff.sh"
+tm send-keys -t e2e "clear; stty ixon; tmux -S $SOCK clear-history; bash $T/xoff.sh; touch $T/xoff.done" Enter
+wait_for "$T/xoff.ev" 10
+tm send-keys -t e2e C-s
+sleep 3
+xms=$(jq -r 'select(.event == "exit" and .path == "x/slow") | .t_ms' "$T/xoff.ev" 2>/dev/null | head -n 1)
+tm send-keys -t e2e C-q
+wait_for_done "$T/xoff.done" 60 || fail "Ctrl-S: grpx did not end after Ctrl-Q"
+note "Ctrl-S: x/slow's timeout exit at ${xms}ms"
+expect_lt "Ctrl-S: the 1s task timeout fires while the terminal is stopped" "${xms:-99999}" 2000
+expect_eq "Ctrl-S: grpx ends after Ctrl-Q (the timeout failed the run)" 1 "$(cat "$T/xoff.rc" 2>/dev/null)"
+
+# --- a narrow terminal: the progress line is cut, never wraps, leaves nothing ---
+tm resize-window -t e2e -x 40 -y 30 2>/dev/null || tm resize-pane -t e2e -x 40 -y 30
+rm -f "$T/narrow.done"
+{
+	echo "'$GRPX' sized --limit 2 'for i in 1 2 3 4 5 6; do echo line \$i; sleep 0.3; done' 'sleep 2'"
+	echo "echo \$? >$T/narrow.rc"
+} >"$T/narrow.sh"
+tm send-keys -t e2e "clear; tmux -S $SOCK clear-history; bash $T/narrow.sh; touch $T/narrow.done" Enter
+wait_for_done "$T/narrow.done" 20 || fail "narrow terminal: grpx did not end"
+sleep 0.2
+capture narrow
+expect_eq "narrow terminal: exit" 0 "$(cat "$T/narrow.rc" 2>/dev/null)"
+expect_eq "narrow terminal: the six lines" 6 "$(grep -cE '^\[sized/1\] line [1-6]$' "$T/narrow.text")"
+expect_eq "narrow terminal: no stale piece of a progress line" 0 \
+	"$(grep -cE 'running|done,|failed +[0-9]|ETA' "$T/narrow.text")"
+tm resize-window -t e2e -x 200 -y 50 2>/dev/null || tm resize-pane -t e2e -x 200 -y 50
+
 # --- Ctrl-C: tasks stopped, the run reports the signal, nothing garbled ---
 rm -f "$T/int.done"
 {
