@@ -161,10 +161,21 @@ static void capture_spool(struct grpx_run *r, struct stream *s)
 
 static void stream_read(struct grpx_run *r, struct stream *s, int rounds);
 
+static void unpause(struct grpx_run *r, struct stream *s);
+
 static void on_readable(struct grpx_run *r, struct watch *w, uint32_t revents)
 {
-	(void)revents;
-	stream_read(r, container_of(w, struct stream, w), 4);
+	struct stream *s = container_of(w, struct stream, w);
+
+	if (s->paused) {
+		/* epoll reports a hang-up even to an idle watch: no writer is
+		 * left, so what the pipe holds is all there will be */
+		if (!(revents & (EPOLLHUP | EPOLLERR)))
+			return;
+		unpause(r, s);
+		s->spill = true;
+	}
+	stream_read(r, s, 4);
 }
 
 static void unpause(struct grpx_run *r, struct stream *s)
@@ -193,6 +204,8 @@ static void pause_stream(struct grpx_run *r, struct stream *s)
 		s->spill = true;
 		return;
 	}
+	if (s->paused)
+		return;
 	s->paused = true;
 	watch_mod(r, &s->w, 0);
 	s->pnext = q->paused;

@@ -360,6 +360,33 @@ static int unstatus(struct outq *q)
 	return put(q, erase, sizeof erase - 1);
 }
 
+/*
+ * Nothing waits: write straight from the caller's buffer, and keep only
+ * what the fd did not take.  Returns the bytes written, or -1 (broken).
+ */
+static ssize_t write_through(struct grpx_run *r, struct outq *q, const char *p, size_t len)
+{
+	size_t done = 0;
+
+	if (q->head || q->kind == OQ_SHARED)
+		return 0;
+	while (done < len) {
+		ssize_t k = q->kind == OQ_SOCK
+				    ? send(q->fd, p + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL)
+				    : write(q->fd, p + done, len - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN)
+			break;
+		if (k < 0) {
+			fail(r, q, errno);
+			return -1;
+		}
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
 int outq_bytes(struct grpx_run *r, struct outq *q, const char *p, size_t len)
 {
 	q = outq_of(q);
@@ -367,6 +394,15 @@ int outq_bytes(struct grpx_run *r, struct outq *q, const char *p, size_t len)
 		return -1;
 	if (len == 0)
 		return 0;
+	if (!q->status_drawn) {
+		ssize_t k = write_through(r, q, p, len);
+		if (k < 0)
+			return -1;
+		p += k;
+		len -= (size_t)k;
+		if (len == 0)
+			return 0;
+	}
 	if (unstatus(q) < 0 || put(q, p, len) < 0) {
 		fail(r, q, ENOMEM);
 		return -1;
