@@ -905,8 +905,8 @@ int64_t backoff_ms(const struct grpx_node *n, uint32_t attempt)
 		d *= b->factor >= 1 ? b->factor : 2;
 	if (b->max_ms >= 0 && d > (double)b->max_ms)
 		d = (double)b->max_ms;
-	if (d > 3.6e12) /* 1000000h, the longest duration a job file may say */
-		d = 3.6e12;
+	if (d > (double)GRPX_DURATION_MAX_MS)
+		d = (double)GRPX_DURATION_MAX_MS;
 	if (b->jitter) { /* equal jitter: half fixed, half random */
 		if (!rand_state)
 			rand_state = (uint64_t)mono_ms() * 6364136223846793005u ^ (uint64_t)getpid();

@@ -1,0 +1,175 @@
+/*
+ * build.c - pass 2b of the loader: the job's nodes from the checked YAML
+ * tree, with the rules that span keys (modes, counts, schedule times,
+ * run/argv) and the nodes' names and paths.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load_int.h"
+#include "mode.h"
+
+static const char *kind_name(const struct grpx_node *n)
+{
+	return n->kind == NODE_GROUP ? "group" : "task";
+}
+
+static void build_kids(struct ld *L, struct grpx_node *n, const struct ynode *v,
+		       const char *key);
+
+/* The rules that span keys: modes, counts, schedule times, run/argv. */
+static void check_node(struct ld *L, const struct grpx_node *n,
+		       const struct ynode *y, struct ynode *const **seen)
+{
+	const struct grpx_node *p = n->parent;
+	bool known = n->kind == NODE_GROUP && n->mode < GRPX_NMODES;
+	const struct mode_info *mi = mode_info_of(n->mode);
+	const char *mode = mi->name;
+
+	for (size_t j = 0; j < NKEYS && known; j++)
+		if (seen[j] && node_keys[j].mk && !(mi->keys & node_keys[j].mk))
+			erry(L, seen[j][0], "'%s' does not apply to mode '%s'",
+			     node_keys[j].name, mode);
+	if (known && (mi->flags & M_COUNT)) {
+		if (!seen[K_COUNT])
+			erry(L, seen[K_MODE][1], "group '%s' of mode '%s' needs "
+			     "'count'", n->path, mode);
+		else if (n->grp->count > n->nkids && n->nkids > 0)
+			erry(L, seen[K_COUNT][1], "'count' is %u but group '%s' "
+			     "has %u tasks", n->grp->count, n->path, n->nkids);
+	}
+	if (known && (mi->flags & M_ONE_CHILD) && n->nkids > 1)
+		erry(L, seen[K_TASKS][0], "%s group '%s' must have exactly "
+		     "one task, not %u", mode, n->path, n->nkids);
+	if (n->kind == NODE_GROUP) {
+		if (!seen[K_MODE])
+			erry(L, y, "missing 'mode' in group '%s'", n->path);
+		if (!seen[K_TASKS])
+			erry(L, y, "missing 'tasks' in group '%s'", n->path);
+	} else if (seen[K_RUN] && seen[K_ARGV]) {
+		erry(L, seen[K_ARGV][0], "task '%s' has both 'run' and 'argv'",
+		     n->path);
+	} else if (!seen[K_RUN] && !seen[K_ARGV]) {
+		erry(L, y, "missing 'run' or 'argv' in task '%s'", n->path);
+	}
+	/* Under a group of unknown mode, say nothing about delay and at. */
+	if (p->mode < GRPX_NMODES && !(mode_info_of(p->mode)->flags & M_TIMED))
+		for (size_t j = K_DELAY; j <= K_AT; j++)
+			if (seen[j])
+				erry(L, seen[j][0], "'%s' only applies inside a "
+				     "schedule group", node_keys[j].name);
+	if (seen[K_DELAY] && seen[K_AT])
+		erry(L, seen[K_AT][0], "%s '%s' has both 'delay' and 'at'",
+		     kind_name(n), n->path);
+}
+
+/* Build the index-th child of p from y; names it in *it for the dup check. */
+static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
+				    uint32_t index, const struct ynode *y,
+				    struct item *it)
+{
+	struct ynode *const *seen[NKEYS] = { 0 };
+	const struct ynode *name;
+	struct grpx_node *n;
+	char pos[16], ctx[128];
+
+	if (L->nnodes >= MAX_NODES) {
+		erry(L, y, "more than %u tasks and groups", MAX_NODES);
+		L->fatal = true;
+		return NULL;
+	}
+	if (!(n = node_new(p, index)))
+		return oom(L), NULL;
+	n->seq = L->nnodes++;
+	n->line = y->line;
+	n->col = y->col;
+	n->mode = GRPX_NMODES; /* unknown until `mode` says */
+	*it = (struct item){ NULL, y->line, y->col };
+	name = y->type == Y_MAP ? map_get(y, "name") : NULL;
+	snprintf(pos, sizeof pos, "%u", index + 1);
+	if (name && text(name) && *name->s && strspn(name->s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(name->s)) {
+		*it = (struct item){ name->s, name->line, name->col };
+	} else if (name) {
+		erry(L, name, "invalid name '%.64s' (allowed: letters, digits, "
+		     "'.', '_' and '-')", text(name) ? name->s : "");
+	}
+	if (node_set_name(n, it->s ? it->s : pos) != 0)
+		return oom(L), n;
+	if (y->type != Y_MAP) {
+		erry(L, y, "task or group '%s' must be a mapping", n->path);
+		return n;
+	}
+	if ((map_get(y, "mode") || map_get(y, "tasks")) && node_make_group(n) != 0)
+		return oom(L), n;
+	snprintf(ctx, sizeof ctx, "in %s '%.64s'", kind_name(n), n->path);
+	walk_map(L, n, y, node_keys, NKEYS,
+		 n->kind == NODE_GROUP ? W_GROUP : W_TASK, ctx, seen);
+	if (seen[K_TASKS] && !L->fatal)
+		build_kids(L, n, seen[K_TASKS][1], "tasks");
+	if (!L->fatal)
+		check_node(L, n, y, seen);
+	return n;
+}
+
+static void build_kids(struct ld *L, struct grpx_node *n, const struct ynode *v,
+		       const char *key)
+{
+	struct item *it;
+
+	if (v->type != Y_SEQ) {
+		erry(L, v, "'%s' must be a list", key);
+		return;
+	}
+	if (v->n == 0) {
+		if (n->parent)
+			erry(L, v, "group '%s' has no tasks", n->path);
+		else
+			erry(L, v, "'groups' is empty");
+		return;
+	}
+	if (!(n->kids = xcalloc(v->n, sizeof *n->kids)) ||
+	    !(it = xcalloc(v->n, sizeof *it)))
+		{
+		oom(L);
+		return;
+	}
+	for (uint32_t i = 0; i < v->n && !L->fatal; i++) {
+		n->kids[i] = build_node(L, n, i, v->kid[i], &it[i]);
+		if (n->kids[i])
+			n->nkids = i + 1;
+	}
+	if (!L->fatal)
+		report_dups(L, it, n->nkids, "name");
+	free(it);
+}
+
+struct grpx_node *build_root(struct ld *L, const struct ynode *y)
+{
+	struct ynode *const *seen[NKEYS] = { 0 };
+	struct grpx_node *r = node_new(NULL, 0);
+
+	if (!r || node_set_name(r, "") != 0 || node_make_group(r) != 0) {
+		node_free(r);
+		return oom(L), NULL;
+	}
+	r->mode = GRPX_ERRGROUP;
+	r->grp->limit = 1;
+	r->line = r->col = 1;
+	L->nnodes = 1;
+	if (!y || (y->type == Y_SCALAR && is_null(y))) {
+		errl(L, 1, 1, "missing 'groups' at the top level");
+		return r;
+	}
+	if (y->type != Y_MAP) {
+		erry(L, y, "the top level must be a mapping");
+		return r;
+	}
+	walk_map(L, r, y, node_keys, NKEYS, W_TOP, "at the top level", seen);
+	if (!seen[K_GROUPS])
+		erry(L, y, "missing 'groups' at the top level");
+	else if (!L->fatal)
+		build_kids(L, r, seen[K_GROUPS][1], "groups");
+	return r;
+}
