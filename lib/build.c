@@ -64,10 +64,57 @@ static void check_node(struct ld *L, const struct grpx_node *n,
 		     kind_name(n), n->path);
 }
 
-/* Build the index-th child of p from y; names it in *it for the dup check. */
+/* A child's name for the check that siblings' names differ. */
+struct kidname {
+	const char *s;  /* NULL: not checked (its name was already reported) */
+	int line, col;  /* of its `name`, or of the child when unnamed */
+	bool given;     /* written in the file, not its position */
+	const struct grpx_node *n;
+};
+
+/*
+ * Names are unique among siblings, and an unnamed child is named by its
+ * position: `name: "1"` beside an unnamed first child would make two paths
+ * g/1, and the second could never be selected.  Each clash is reported at
+ * the `name` that makes it.
+ */
+static void check_names(struct ld *L, const struct kidname *k, uint32_t n)
+{
+	struct smap m = { 0 };
+
+	for (uint32_t i = 0; i < n && n > 1; i++) {
+		const struct kidname *first, *named, *pos;
+		struct sment *e;
+		if (!k[i].s)
+			continue;
+		if (!(e = smap_slot(&m, k[i].s))) {
+			oom(L);
+			break;
+		}
+		if (!e->k) {
+			*e = (struct sment){ k[i].s, &k[i] };
+			m.n++;
+			continue;
+		}
+		first = e->v;
+		if (first->given && k[i].given) {
+			errl(L, k[i].line, k[i].col, "duplicate name '%.64s' "
+			     "(first at %d:%d)", k[i].s, first->line, first->col);
+			continue;
+		}
+		named = k[i].given ? &k[i] : first;
+		pos = k[i].given ? first : &k[i];
+		errl(L, named->line, named->col, "duplicate name '%.64s': the "
+		     "unnamed %s at %d:%d is named by its position", named->s,
+		     kind_name(pos->n), pos->line, pos->col);
+	}
+	free(m.e);
+}
+
+/* Build the index-th child of p from y; names it in *it for check_names(). */
 static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 				    uint32_t index, const struct ynode *y,
-				    struct item *it)
+				    struct kidname *it)
 {
 	struct ynode *const *seen[NKEYS] = { 0 };
 	const struct ynode *name;
@@ -85,12 +132,12 @@ static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 	n->line = y->line;
 	n->col = y->col;
 	n->mode = GRPX_NMODES; /* unknown until `mode` says */
-	*it = (struct item){ NULL, y->line, y->col };
+	*it = (struct kidname){ NULL, y->line, y->col, false, n };
 	name = y->type == Y_MAP ? map_get(y, "name") : NULL;
 	snprintf(pos, sizeof pos, "%u", index + 1);
 	if (name && text(name) && *name->s && strspn(name->s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		"abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(name->s)) {
-		*it = (struct item){ name->s, name->line, name->col };
+		*it = (struct kidname){ name->s, name->line, name->col, true, n };
 	} else if (name) {
 		erry(L, name, "invalid name '%.64s' (allowed: letters, digits, "
 		     "'.', '_' and '-')", text(name) ? name->s : "");
@@ -101,6 +148,8 @@ static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 		erry(L, y, "task or group '%s' must be a mapping", n->path);
 		return n;
 	}
+	if (!name)
+		it->s = n->name;
 	if ((map_get(y, "mode") || map_get(y, "tasks")) && node_make_group(n) != 0)
 		return oom(L), n;
 	snprintf(ctx, sizeof ctx, "in %s '%.64s'", kind_name(n), n->path);
@@ -116,7 +165,7 @@ static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 static void build_kids(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		       const char *key)
 {
-	struct item *it;
+	struct kidname *it;
 
 	if (v->type != Y_SEQ) {
 		erry(L, v, "'%s' must be a list", key);
@@ -130,8 +179,7 @@ static void build_kids(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		return;
 	}
 	if (!(n->kids = xcalloc(v->n, sizeof *n->kids)) ||
-	    !(it = xcalloc(v->n, sizeof *it)))
-		{
+	    !(it = xcalloc(v->n, sizeof *it))) {
 		oom(L);
 		return;
 	}
@@ -141,7 +189,7 @@ static void build_kids(struct ld *L, struct grpx_node *n, const struct ynode *v,
 			n->nkids = i + 1;
 	}
 	if (!L->fatal)
-		report_dups(L, it, n->nkids, "name");
+		check_names(L, it, n->nkids);
 	free(it);
 }
 

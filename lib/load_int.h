@@ -67,16 +67,6 @@ void oom(struct ld *L);
 
 /* ---- ytree.c: pass 1 ---- */
 
-/* A string and where it was written. */
-struct item {
-	const char *s;
-	int line, col;
-};
-
-/* Report each string of `it` seen before, as a duplicate `what`. */
-void report_dups(struct ld *L, const struct item *it, size_t n,
-		 const char *what);
-
 enum ytype { Y_SCALAR, Y_SEQ, Y_MAP };
 
 /* A YAML node: what the schema pass reads.  24 bytes: a big file has

@@ -66,8 +66,14 @@ struct yread {
 	uint64_t alias_nodes;
 };
 
-void report_dups(struct ld *L, const struct item *it, size_t n,
-		 const char *what)
+/* Report each string of `it` seen before, as a duplicate `what`. */
+struct item {
+	const char *s;
+	int line, col;
+};
+
+static void report_dups(struct ld *L, const struct item *it, size_t n,
+			const char *what)
 {
 	struct smap m = { 0 };
 

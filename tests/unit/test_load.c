@@ -269,6 +269,16 @@ static void error_classes(void **state)
 		 "task or group '1' must be a mapping");
 	load_bad("groups:\n- {name: a, run: x}\n- {name: a, run: y}\n", 3, 10,
 		 "duplicate name 'a' (first at 2:10)");
+	/* D15: a position is a name too, whichever comes first */
+	load_bad("groups:\n- {name: g, mode: sized, tasks: [\n"
+		 "   {run: x}, {name: '1', run: y}]}\n", 3, 21,
+		 "duplicate name '1': the unnamed task at 3:4 is named by its "
+		 "position");
+	load_bad("groups:\n- {name: '2', mode: all, tasks: [{run: x}]}\n"
+		 "- {mode: all, tasks: [{run: y}]}\n", 2, 10,
+		 "duplicate name '2': the unnamed group at 3:3 is named by its "
+		 "position");
+	grpx_job_free(load_ok("groups:\n- {name: '2', run: x}\n- {name: '1', run: y}\n"));
 	load_bad("groups: [{name: 'a b', run: x}]\n", 1, 17,
 		 "invalid name 'a b' (allowed: letters, digits, '.', '_' and '-')");
 	load_bad("groups: [{name: '', run: x}]\n", 1, 17,
