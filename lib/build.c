@@ -1,7 +1,13 @@
 /*
  * build.c - pass 2b of the loader: the job's nodes from the checked YAML
  * tree, with the rules that span keys (modes, counts, schedule times,
- * run/argv) and the nodes' names and paths.
+ * run/argv, tasks/matrix) and the nodes' names and paths.
+ *
+ * A `matrix:` group's children are built here too, once per combination,
+ * from its `template:` with that combination's values in scope (L->scope,
+ * which the setters ask through ld_subst()).  Every generated child is an
+ * ordinary node: `grpx plan` shows it, the limits count it, and a problem
+ * in it is reported at the template's line and column.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +23,8 @@ static const char *kind_name(const struct grpx_node *n)
 
 static void build_kids(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		       const char *key);
+static void build_matrix(struct ld *L, struct grpx_node *g, const struct ynode *my,
+			 const struct ynode *ty);
 
 /* The rules that span keys: modes, counts, schedule times, run/argv. */
 static void check_node(struct ld *L, const struct grpx_node *n,
@@ -40,12 +48,22 @@ static void check_node(struct ld *L, const struct grpx_node *n,
 			     "has %u tasks", n->grp->count, n->path, n->nkids);
 	}
 	if (known && (mi->flags & M_ONE_CHILD) && n->nkids > 1)
-		erry(L, seen[K_TASKS][0], "%s group '%s' must have exactly "
-		     "one task, not %u", mode, n->path, n->nkids);
+		erry(L, (seen[K_TASKS] ? seen[K_TASKS] : seen[K_MATRIX])[0],
+		     "%s group '%s' must have exactly one task, not %u", mode,
+		     n->path, n->nkids);
 	if (n->kind == NODE_GROUP) {
 		if (!seen[K_MODE])
 			erry(L, y, "missing 'mode' in group '%s'", n->path);
-		if (!seen[K_TASKS])
+		if (seen[K_MATRIX] && seen[K_TASKS])
+			erry(L, seen[K_MATRIX][0], "group '%s' has both 'tasks' "
+			     "and 'matrix'", n->path);
+		else if (seen[K_MATRIX] && !seen[K_TEMPLATE])
+			erry(L, seen[K_MATRIX][0], "'matrix' without 'template' "
+			     "in group '%s'", n->path);
+		else if (seen[K_TEMPLATE] && !seen[K_MATRIX])
+			erry(L, seen[K_TEMPLATE][0], "'template' without 'matrix' "
+			     "in group '%s'", n->path);
+		else if (!seen[K_TASKS] && !seen[K_MATRIX])
 			erry(L, y, "missing 'tasks' in group '%s'", n->path);
 	} else if (seen[K_RUN] && seen[K_ARGV]) {
 		erry(L, seen[K_ARGV][0], "task '%s' has both 'run' and 'argv'",
@@ -70,6 +88,7 @@ struct kidname {
 	int line, col;  /* of its `name`, or of the child when unnamed */
 	bool given;     /* written in the file, not its position */
 	const struct grpx_node *n;
+	uint32_t gen;   /* a matrix child: its 1-based number; else 0 */
 };
 
 /*
@@ -97,6 +116,11 @@ static void check_names(struct ld *L, const struct kidname *k, uint32_t n)
 			continue;
 		}
 		first = e->v;
+		if (first->gen && k[i].gen) {
+			errl(L, k[i].line, k[i].col, "matrix children %u and %u "
+			     "are both named '%.64s'", first->gen, k[i].gen, k[i].s);
+			continue;
+		}
 		if (first->given && k[i].given) {
 			errl(L, k[i].line, k[i].col, "duplicate name '%.64s' "
 			     "(first at %d:%d)", k[i].s, first->line, first->col);
@@ -111,6 +135,29 @@ static void check_names(struct ld *L, const struct kidname *k, uint32_t n)
 	free(m.e);
 }
 
+/* Whether name s (from `name` y, matrix values put in) is valid; reported
+ * at y when not. */
+static bool name_ok(struct ld *L, const struct ynode *y, const char *s)
+{
+	uint32_t seq = ld_scope_seq(L);
+
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-") == strlen(s))
+		return true;
+	if (!seq || !text(y) || !strcmp(s, y->s))
+		erry(L, y, "invalid name '%.64s' (allowed: letters, digits, "
+		     "'.', '_' and '-')", s);
+	else if (!*s)
+		erry(L, y, "name '%.64s' is empty for matrix child %u", y->s, seq);
+	else if (strchr(s, '/'))
+		erry(L, y, "name '%.64s' gives '%.64s' for matrix child %u: a "
+		     "name cannot contain '/'", y->s, s, seq);
+	else
+		erry(L, y, "name '%.64s' gives '%.64s' for matrix child %u "
+		     "(allowed: letters, digits, '.', '_' and '-')", y->s, s, seq);
+	return false;
+}
+
 /* Build the index-th child of p from y; names it in *it for check_names(). */
 static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 				    uint32_t index, const struct ynode *y,
@@ -119,10 +166,16 @@ static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 	struct ynode *const *seen[NKEYS] = { 0 };
 	const struct ynode *name;
 	struct grpx_node *n;
-	char pos[16], ctx[128];
+	char pos[16], ctx[128], *given = NULL;
 
 	if (L->nnodes >= MAX_NODES) {
 		erry(L, y, "more than %u tasks and groups", MAX_NODES);
+		L->fatal = true;
+		return NULL;
+	}
+	if (L->scope && L->ngen++ >= MAX_GENERATED) {
+		erry(L, y, "matrices generate more than %u tasks and groups",
+		     MAX_GENERATED);
 		L->fatal = true;
 		return NULL;
 	}
@@ -132,31 +185,39 @@ static struct grpx_node *build_node(struct ld *L, struct grpx_node *p,
 	n->line = y->line;
 	n->col = y->col;
 	n->mode = GRPX_NMODES; /* unknown until `mode` says */
-	*it = (struct kidname){ NULL, y->line, y->col, false, n };
+	*it = (struct kidname){ NULL, y->line, y->col, false, n, 0 };
 	name = y->type == Y_MAP ? map_get(y, "name") : NULL;
 	snprintf(pos, sizeof pos, "%u", index + 1);
-	if (name && text(name) && *name->s && strspn(name->s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		"abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(name->s)) {
-		*it = (struct kidname){ name->s, name->line, name->col, true, n };
+	if (name && text(name)) {
+		if (!(given = ld_subst(L, name, name->s, SUB_RAW)))
+			return n;
+		if (name_ok(L, name, given))
+			*it = (struct kidname){ given, name->line, name->col, true, n, 0 };
 	} else if (name) {
-		erry(L, name, "invalid name '%.64s' (allowed: letters, digits, "
-		     "'.', '_' and '-')", text(name) ? name->s : "");
+		name_ok(L, name, "");
 	}
-	if (node_set_name(n, it->s ? it->s : pos) != 0)
+	if (node_set_name(n, it->s ? it->s : pos) != 0) {
+		free(given);
 		return oom(L), n;
+	}
+	free(given);
+	it->s = it->s ? n->name : NULL;
 	if (y->type != Y_MAP) {
 		erry(L, y, "task or group '%s' must be a mapping", n->path);
 		return n;
 	}
 	if (!name)
 		it->s = n->name;
-	if ((map_get(y, "mode") || map_get(y, "tasks")) && node_make_group(n) != 0)
+	if ((map_get(y, "mode") || map_get(y, "tasks") || map_get(y, "matrix") ||
+	     map_get(y, "template")) && node_make_group(n) != 0)
 		return oom(L), n;
 	snprintf(ctx, sizeof ctx, "in %s '%.64s'", kind_name(n), n->path);
 	walk_map(L, n, y, node_keys, NKEYS,
 		 n->kind == NODE_GROUP ? W_GROUP : W_TASK, ctx, seen);
 	if (seen[K_TASKS] && !L->fatal)
 		build_kids(L, n, seen[K_TASKS][1], "tasks");
+	else if (seen[K_MATRIX] && seen[K_TEMPLATE] && !L->fatal)
+		build_matrix(L, n, seen[K_MATRIX][1], seen[K_TEMPLATE][1]);
 	if (!L->fatal)
 		check_node(L, n, y, seen);
 	return n;
@@ -191,6 +252,68 @@ static void build_kids(struct ld *L, struct grpx_node *n, const struct ynode *v,
 	if (!L->fatal)
 		check_names(L, it, n->nkids);
 	free(it);
+}
+
+/*
+ * g's children from template ty, one per combination of matrix my, in
+ * cartesian order.  The first combination that shows a problem ends the
+ * expansion: the others would only repeat it.  With no combination the
+ * template is still built once, with stand-in values, to be checked, and
+ * thrown away: a glob that matches nothing today must not hide a typo.
+ */
+static void build_matrix(struct ld *L, struct grpx_node *g, const struct ynode *my,
+			 const struct ynode *ty)
+{
+	const struct scope *up = L->scope;
+	struct matrix *m = matrix_read(L, g, my);
+	struct kidname *it = NULL, dry;
+	uint64_t cost = ld_cost(ty);
+	struct scope *sc;
+	uint32_t n;
+
+	if (!m)
+		return;
+	n = matrix_size(m);
+	if (n == 0) {
+		uint32_t nnodes = L->nnodes, ngen = L->ngen;
+		uint64_t genbytes = L->genbytes;
+		if (!(sc = matrix_scope(m, UINT32_MAX, up))) {
+			oom(L);
+		} else {
+			L->scope = sc;
+			node_free(build_node(L, g, 0, ty, &dry));
+			L->scope = up;
+			L->nnodes = nnodes;
+			L->ngen = ngen;
+			L->genbytes = genbytes;
+			free(sc);
+		}
+	} else if (!(g->kids = xcalloc(n, sizeof *g->kids)) ||
+		   !(it = xcalloc(n, sizeof *it))) {
+		oom(L);
+	}
+	for (uint32_t i = 0; it && i < n && !L->fatal; i++) {
+		size_t nerr = L->nerr;
+		if (!ld_charge(L, ty, cost))
+			break;
+		if (!(sc = matrix_scope(m, i, up))) {
+			oom(L);
+			break;
+		}
+		L->scope = sc;
+		g->kids[i] = build_node(L, g, i, ty, &it[i]);
+		L->scope = up;
+		free(sc);
+		if (g->kids[i])
+			g->nkids = i + 1;
+		it[i].gen = i + 1;
+		if (L->nerr > nerr)
+			break;
+	}
+	if (it && !L->fatal)
+		check_names(L, it, g->nkids);
+	free(it);
+	matrix_free(m);
 }
 
 struct grpx_node *build_root(struct ld *L, const struct ynode *y)

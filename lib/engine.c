@@ -29,6 +29,7 @@
 #endif
 
 #include "engine.h"
+#include "mode.h"
 
 static void task_spawn(struct run *r, struct grpx_node *t);
 static void task_kill(struct run *r, struct grpx_node *t);
@@ -689,10 +690,17 @@ static void group_start(struct run *r, struct grpx_node *g)
 	int64_t timeout = !g->up && r->o->timeout_ms >= 0 ? r->o->timeout_ms : g->timeout_ms;
 	if (timeout >= 0)
 		timer_arm(r, g, 0, deadline_after(g->grp->started_at, timeout));
-	if (g->nkids == 0) /* only ad-hoc groups with no commands */
+	if (g->nkids == 0 && (mode_info_of(g->mode)->flags & M_NEEDS_KIDS)) {
+		/* an empty matrix: the group is its own cause, "matrix has no
+		 * values" (node_error_message) */
+		g->err_seq = ++r->err_stamp;
+		list_append(&g->err_head, &g->err_tail, g, g, ERR_LINK);
+		group_decide(r, g, GRPX_FAILED, WHY_FAILED, g);
+	} else if (g->nkids == 0) { /* an empty matrix, or ad hoc with no command */
 		group_decide(r, g, GRPX_OK, WHY_NONE, NULL);
-	else if (mode_ops_of(g)->begin)
+	} else if (mode_ops_of(g)->begin) {
 		mode_ops_of(g)->begin(r, g);
+	}
 	group_fill(r, g);
 	group_check_end(r, g);
 }
@@ -1630,7 +1638,9 @@ char *node_error_message(const struct grpx_node *n)
 		rc = asprintf(&s, "cannot start: %s", slurm_strerror(n->errnum));
 		break;
 	default:
-		if (n->signal)
+		if (n->kind == NODE_GROUP && n->nkids == 0)
+			rc = asprintf(&s, "matrix has no values");
+		else if (n->signal)
 			rc = asprintf(&s, "killed by signal %d (SIG%s)", n->signal,
 				      sigabbrev_np(n->signal) ? sigabbrev_np(n->signal) : "?");
 		else

@@ -279,6 +279,9 @@ int node_set_name(struct grpx_node *n, const char *name);
 int node_make_group(struct grpx_node *n);
 /* n's own opts, to write: copied from opts_default first; NULL: no memory. */
 struct node_opts *node_opts(struct grpx_node *n);
+/* n's working directory: the `cwd`s from the nearest absolute one down to
+ * n, joined by '/' (malloc'ed), or NULL when none is set.  -1: no memory. */
+int node_cwd(const struct grpx_node *n, char **cwd);
 
 /* diag.c: add a problem to d (nothing when d is NULL); -1: no memory. */
 int diag_add(struct grpx_diags *d, const char *file, int line, int col,

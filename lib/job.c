@@ -168,3 +168,39 @@ const struct grpx_node *grpx_job_root(const struct grpx_job *job)
 {
 	return job->root;
 }
+
+int node_cwd(const struct grpx_node *n, char **cwd)
+{
+	const struct grpx_node *p, *stop = NULL;
+	size_t len = 0;
+	char *s, *e;
+
+	*cwd = NULL;
+	for (p = n; p && !stop; p = p->parent)
+		if (p->opt->cwd) {
+			len += strlen(p->opt->cwd) + 1;
+			if (p->opt->cwd[0] == '/')
+				stop = p;
+		}
+	if (len == 0)
+		return 0;
+	if (!(s = malloc(len)))
+		return -1;
+	/* Written from the end: n's own cwd is the last part. */
+	e = s + len - 1;
+	*e = '\0';
+	for (p = n; p; p = p->parent) {
+		size_t l;
+		if (!p->opt->cwd)
+			continue;
+		if (e != s + len - 1)
+			*--e = '/';
+		l = strlen(p->opt->cwd);
+		e -= l;
+		memcpy(e, p->opt->cwd, l);
+		if (p == stop)
+			break;
+	}
+	*cwd = s;
+	return 0;
+}

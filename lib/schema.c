@@ -82,6 +82,19 @@ static void *field(struct ld *L, struct grpx_node *n, const struct keydef *k)
 
 #define FIELD(n, k, type) ((type *)field(L, n, k))
 
+/* Where a matrix template puts its values (SPEC section 7.2): into `run`
+ * shell-quoted; into `argv` items, `env` values and `cwd` as they are
+ * (and into `name`, see build.c); nowhere else. */
+static int sub_of(const struct keydef *k)
+{
+	if (k == &node_keys[K_RUN])
+		return SUB_SHELL;
+	if (k == &node_keys[K_ARGV] || k == &node_keys[K_ENV] ||
+	    k == &node_keys[K_CWD])
+		return SUB_RAW;
+	return SUB_NONE;
+}
+
 static void set_version(struct ld *L, struct grpx_node *n,
 			const struct ynode *v, const struct keydef *k)
 {
@@ -119,8 +132,8 @@ static void set_str(struct ld *L, struct grpx_node *n, const struct ynode *v,
 
 	if (!text(v))
 		erry(L, v, "'%s' must be a string", k->name);
-	else if ((f = FIELD(n, k, char *)) && !(*f = strdup(v->s)))
-		oom(L);
+	else if ((f = FIELD(n, k, char *)))
+		*f = ld_subst(L, v, v->s, sub_of(k));
 }
 
 /* A list of strings; k->min is the least length. */
@@ -150,10 +163,8 @@ static void set_strv(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		return;
 	}
 	for (uint32_t i = 0; i < v->n; i++)
-		if (!(a[i] = strdup(v->kid[i]->s))) {
-			oom(L);
+		if (!(a[i] = ld_subst(L, v->kid[i], v->kid[i]->s, sub_of(k))))
 			return;
-		}
 }
 
 /* `shell: /bin/sh` is stored as {"/bin/sh", "-c"}: the command is always
@@ -175,14 +186,15 @@ static void set_shell(struct ld *L, struct grpx_node *n, const struct ynode *v,
 	}
 }
 
-/* env: a map of names to scalars, stored as "NAME=VALUE"; a null is "". */
+/* env: a map of names to scalars, stored as "NAME=VALUE"; a null is "".
+ * Matrix values go into the values, not the names. */
 static void set_env(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		    const struct keydef *k)
 {
 	struct node_opts *o;
 	size_t m = 0;
+	char *vs;
 
-	(void)k;
 	if (v->type != Y_MAP) {
 		erry(L, v, "'env' must be a mapping of names to values");
 		return;
@@ -193,7 +205,6 @@ static void set_env(struct ld *L, struct grpx_node *n, const struct ynode *v,
 	}
 	for (uint32_t i = 0; i < v->n; i += 2) {
 		const struct ynode *key = v->kid[i], *val = v->kid[i + 1];
-		const char *vs = is_null(val) ? "" : val->s;
 		if (key->type != Y_SCALAR)
 			continue; /* reported by pass 1 */
 		if (!*key->s || strchr(key->s, '=')) {
@@ -205,12 +216,16 @@ static void set_env(struct ld *L, struct grpx_node *n, const struct ynode *v,
 			     key->s);
 			continue;
 		}
+		if (!(vs = ld_subst(L, val, is_null(val) ? "" : val->s, sub_of(k))))
+			return;
 		size_t len = strlen(key->s) + strlen(vs) + 2;
 		if (!(o->env[m] = malloc(len))) {
+			free(vs);
 			oom(L);
 			return;
 		}
 		snprintf(o->env[m++], len, "%s=%s", key->s, vs);
+		free(vs);
 	}
 }
 
@@ -441,6 +456,8 @@ const struct keydef node_keys[NKEYS] = {
 	[K_RETRY_ON] = { "retry_on", W_NODE, 0, set_retry_on, NO_FIELD },
 	[K_STDIN] = { "stdin", W_TASK, 0, set_stdin, NO_FIELD },
 	[K_TASKS] = { "tasks", W_GROUP, 0, NULL, NO_FIELD },
+	[K_MATRIX] = { "matrix", W_GROUP, 0, NULL, NO_FIELD },
+	[K_TEMPLATE] = { "template", W_GROUP, 0, NULL, NO_FIELD },
 	[K_GROUPS] = { "groups", W_TOP, 0, NULL, NO_FIELD },
 };
 

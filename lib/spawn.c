@@ -148,7 +148,6 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 	char *const *shell = NULL;
 	char **slurm = NULL;
 	int runner = -1;
-	size_t ncwd = 0, len = 0;
 
 	for (n = t; n; n = n->parent) {
 		for (char **e = n->opt->env; e && *e; e++)
@@ -190,28 +189,8 @@ static int spawn_prepare(struct spawn *sp, const struct grpx_node *t)
 	for (int i = 0; i < 4; i++)
 		env_put(sp->envp, &nenv, sp->vars[i]);
 
-	/* cwd: join the relative ones up to the nearest absolute one. */
-	for (n = t; n; n = n->parent)
-		if (n->opt->cwd) {
-			ncwd++;
-			len += strlen(n->opt->cwd) + 1;
-			if (n->opt->cwd[0] == '/')
-				break;
-		}
-	if (ncwd) {
-		char *p = sp->cwd = calloc(len + 1, 1);
-		if (!p)
-			return ENOMEM;
-		for (size_t k = ncwd; k > 0; k--) {
-			size_t i = 0;
-			for (n = t; n; n = n->parent)
-				if (n->opt->cwd && ++i == k)
-					break;
-			if (p != sp->cwd)
-				*p++ = '/';
-			p = stpcpy(p, n->opt->cwd);
-		}
-	}
+	if (node_cwd(t, &sp->cwd) != 0)
+		return ENOMEM;
 
 	/* argv: [srun ... --] (shell... RUN | argv...) */
 	size_t na = 0, ns = 0, nsl = 0;
