@@ -106,12 +106,14 @@ static bool var_name_ok(const char *s)
 }
 
 /* path as seen from cwd (NULL: grpx's own); malloc'ed.  `glob` escapes
- * cwd's pattern characters, so that only `path` is a pattern. */
-static char *in_cwd(const char *cwd, const char *path, bool glob)
+ * cwd's pattern characters, so that only `path` is a pattern.  *skip: the
+ * length of what is put in front of path, unescaped. */
+static char *in_cwd(const char *cwd, const char *path, bool glob, size_t *skip)
 {
 	size_t clen, len;
 	char *s, *p;
 
+	*skip = 0;
 	if (!cwd || path[0] == '/')
 		return strdup(path);
 	clen = strlen(cwd);
@@ -125,8 +127,11 @@ static char *in_cwd(const char *cwd, const char *path, bool glob)
 			*p++ = '\\';
 		*p++ = cwd[i];
 	}
-	if (!(clen == 1 && cwd[0] == '/'))
+	*skip = clen;
+	if (!(clen == 1 && cwd[0] == '/')) {
 		*p++ = '/';
+		++*skip;
+	}
 	strcpy(p, path);
 	return s;
 }
@@ -148,10 +153,8 @@ static void values_glob(struct ld *L, struct mvar *v, const struct ynode *y,
 		erry(L, y, "'glob' of '%s' in 'matrix' must be a pattern", v->name);
 		return;
 	}
-	if (!(pat = in_cwd(cwd, y->s, true)))
+	if (!(pat = in_cwd(cwd, y->s, true, &skip)))
 		return oom(L);
-	/* what glob adds in front of each match: cwd and its '/' */
-	skip = cwd && y->s[0] != '/' ? strlen(pat) - strlen(y->s) : 0;
 	rc = glob(pat, GLOB_NOSORT, NULL, &v->gl);
 	free(pat);
 	v->globbed = true;
@@ -173,7 +176,7 @@ static void values_glob(struct ld *L, struct mvar *v, const struct ynode *y,
 		return oom(L);
 	for (size_t i = 0; i < v->gl.gl_pathc; i++) {
 		const char *p = v->gl.gl_pathv[i];
-		/* glob keeps the directory part as it was written, unescaped */
+		/* each match starts with cwd and its '/', unescaped */
 		v->val[v->n++] = strlen(p) > skip ? p + skip : p;
 	}
 	qsort(v->val, v->n, sizeof *v->val, by_bytes);
@@ -186,13 +189,14 @@ static void values_lines(struct ld *L, struct mvar *v, const struct ynode *y,
 	size_t len = 0, cap = 0, n = 0;
 	char *path, *p, *nb;
 	ssize_t r = 0;
+	size_t skip;
 	int fd;
 
 	if (!text(y) || !*y->s) {
 		erry(L, y, "'lines' of '%s' in 'matrix' must be a file name", v->name);
 		return;
 	}
-	if (!(path = in_cwd(cwd, y->s, false)))
+	if (!(path = in_cwd(cwd, y->s, false, &skip)))
 		return oom(L);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
