@@ -75,7 +75,7 @@ static int64_t parse_dur(const char *opt, const char *s)
 
 	if (grpx_parse_duration(s, &ms) < 0)
 		die_usage("invalid duration '%s' for %s", s, opt);
-	if (ms > 3600000000000LL) /* as the job file: at most 1000000h */
+	if (ms > GRPX_DURATION_MAX_MS) /* as the job file */
 		die_usage("duration '%s' for %s is too large (at most 1000000h)", s, opt);
 	return ms;
 }

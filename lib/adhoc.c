@@ -5,10 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-/* The longest delay, stagger or backoff (about 114 years): the engine keeps
- * deadlines in microseconds, in an int64. */
-#define MAX_DURATION_MS (1000000LL * 3600 * 1000)
+#include "mode.h"
 
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t len, const char *fmt, ...)
@@ -25,22 +22,23 @@ static int fail(char *err, size_t len, const char *fmt, ...)
 /* The job-file rules of SPEC section 3, said in terms of flags. */
 static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
 {
-	const char *mode = mode_name(a->mode);
-	const struct { const char *key, *flag; bool given; } opt[] = {
-		{ "limit", "--limit", a->limit != -1 },
-		{ "count", "--count", a->count != -1 },
-		{ "on_error", "--on-error", a->on_error != -1 },
-		{ "stagger", "--stagger", a->stagger_ms != -1 },
+	const struct mode_info *mi = mode_info_of((int)a->mode);
+	const char *mode = mi->name;
+	const struct { unsigned key; const char *flag; bool given; } opt[] = {
+		{ MK_LIMIT, "--limit", a->limit != -1 },
+		{ MK_COUNT, "--count", a->count != -1 },
+		{ MK_ON_ERROR, "--on-error", a->on_error != -1 },
+		{ MK_STAGGER, "--stagger", a->stagger_ms != -1 },
 	};
-	bool counted = a->mode == GRPX_TAKE || a->mode == GRPX_LAST;
+	bool counted = mi->flags & M_COUNT;
 
 	if ((unsigned)a->mode >= GRPX_NMODES)
 		return fail(err, len, "unknown mode");
 	for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
-		if (opt[i].given && !key_applies(opt[i].key, (int)a->mode))
+		if (opt[i].given && !(mi->keys & opt[i].key))
 			return fail(err, len, "%s does not apply to mode '%s'",
 				    opt[i].flag, mode);
-	if (a->delay_ms != -1 && a->mode != GRPX_SCHEDULE)
+	if (a->delay_ms != -1 && !(mi->flags & M_TIMED))
 		return fail(err, len, "--delay does not apply to mode '%s'", mode);
 	if (a->limit != -1 && a->limit < 1)
 		return fail(err, len, "--limit must be at least 1");
@@ -57,22 +55,23 @@ static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
 			return fail(err, len, "--retry-on exit code %d is not "
 				    "from 0 to 255", a->retry_on[i]);
 	/* The engine's deadlines are in us: keep them inside int64. */
-	if (a->stagger_ms > MAX_DURATION_MS || a->delay_ms > MAX_DURATION_MS ||
-	    a->initial_ms > MAX_DURATION_MS || a->max_ms > MAX_DURATION_MS)
+	if (a->stagger_ms > GRPX_DURATION_MAX_MS ||
+	    a->delay_ms > GRPX_DURATION_MAX_MS ||
+	    a->initial_ms > GRPX_DURATION_MAX_MS ||
+	    a->max_ms > GRPX_DURATION_MAX_MS)
 		return fail(err, len, "durations must be at most 1000000h");
 	if (a->on_error < -1 || a->on_error > GRPX_ON_CONTINUE ||
 	    a->stagger_ms < -1 || a->delay_ms < -1)
 		return fail(err, len, "invalid option value");
-	if (n == 0 && (counted || a->mode == GRPX_RACE ||
-		       a->mode == GRPX_RETRY || a->mode == GRPX_WATERFALL))
+	if (n == 0 && (mi->flags & M_NEEDS_KIDS))
 		return fail(err, len, "mode '%s' needs a command", mode);
 	if (counted && a->count == -1)
 		return fail(err, len, "mode '%s' needs --count", mode);
 	if (counted && (size_t)a->count > n)
 		return fail(err, len, "--count is %ld but there %s %zu command%s",
 			    a->count, n == 1 ? "is" : "are", n, n == 1 ? "" : "s");
-	if (a->mode == GRPX_RETRY && n > 1)
-		return fail(err, len, "retry takes exactly one command");
+	if ((mi->flags & M_ONE_CHILD) && n > 1)
+		return fail(err, len, "%s takes exactly one command", mode);
 	return 0;
 }
 
@@ -122,6 +121,8 @@ static struct grpx_node *add(struct grpx_job *job, struct grpx_node *p,
 int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 		   struct grpx_job **jobp, char *err, size_t errlen)
 {
+	const struct mode_info *mi = mode_info_of((int)a->mode);
+	bool one = mi->flags & M_ONE_CHILD;
 	struct grpx_job *job;
 	struct grpx_node *r, *g;
 	char pos[24];
@@ -149,21 +150,22 @@ int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 			goto oom;
 		o->stagger_ms = a->stagger_ms;
 	}
-	if (a->mode == GRPX_RETRY && set_retry(g, a) != 0)
+	/* A retry group retries itself; in the other modes each task does. */
+	if (one && set_retry(g, a) != 0)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		struct grpx_node *t;
 		snprintf(pos, sizeof pos, "%zu", i + 1);
 		if (!(t = add(job, g, (uint32_t)i, pos)) ||
 		    !(t->run = strdup(cmds[i])) ||
-		    (a->mode != GRPX_RETRY && set_retry(t, a) != 0))
+		    (!one && set_retry(t, a) != 0))
 			goto oom;
-		if (a->mode == GRPX_SCHEDULE && a->delay_ms >= 0) {
+		if ((mi->flags & M_TIMED) && a->delay_ms >= 0) {
 			struct node_opts *o = node_opts(t);
 			if (!o)
 				goto oom;
-			o->delay_ms = i && a->delay_ms > MAX_DURATION_MS / (int64_t)i
-				? MAX_DURATION_MS : a->delay_ms * (int64_t)i;
+			o->delay_ms = i && a->delay_ms > GRPX_DURATION_MAX_MS / (int64_t)i
+				? GRPX_DURATION_MAX_MS : a->delay_ms * (int64_t)i;
 		}
 	}
 	*jobp = job;

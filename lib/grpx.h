@@ -264,6 +264,10 @@ const char *grpx_signal_name(int sig);
 /* The longest duration anywhere (1000000h): deadlines are int64 microseconds. */
 #define GRPX_DURATION_MAX_MS (1000000LL * 3600 * 1000)
 
+/* The longest duration grpx takes anywhere, 1000000h (about 114 years):
+ * the engine keeps its deadlines in microseconds, in an int64. */
+#define GRPX_DURATION_MAX_MS (1000000LL * 3600 * 1000)
+
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);
 /* "2s", "1m30s", "250ms": the shortest exact form. */

@@ -191,10 +191,8 @@ void slurm_check(struct grpx_node *t, int err_spool);
 /* strerror(), which also knows SLURM_ENOCTLD. */
 const char *slurm_strerror(int errnum);
 
-/* load.c */
+/* job.c: make, find and free the nodes of a job */
 void node_free(struct grpx_node *n);
-int diag_add(struct grpx_diags *d, const char *file, int line, int col,
-	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A node with every field at its "not given" / idle value; NULL: no memory. */
 struct grpx_node *node_new(struct grpx_node *parent, uint32_t index);
 /* Set name and path (the parent's path + "/" + name); -1: no memory. */
@@ -203,8 +201,24 @@ int node_set_name(struct grpx_node *n, const char *name);
 int node_make_group(struct grpx_node *n);
 /* n's own opts, to write: copied from opts_default first; NULL: no memory. */
 struct node_opts *node_opts(struct grpx_node *n);
-/* Whether a group key (`count`, `limit`, ...) applies to a mode. */
-bool key_applies(const char *key, int mode);
+/* n's working directory: the `cwd`s from the nearest absolute one down to
+ * n, joined by '/' (malloc'ed), or NULL when none is set.  -1: no memory. */
+int node_cwd(const struct grpx_node *n, char **cwd);
+
+/* diag.c: add a problem to d (nothing when d is NULL); -1: no memory. */
+int diag_add(struct grpx_diags *d, const char *file, int line, int col,
+	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* at.c */
+/* Read an `at:` value (RFC 3339, or HH:MM[:SS] local time); -1: malformed. */
+int at_parse(const char *s, struct at_spec *at);
+/* Milliseconds from now until at's next moment; 0 when it is past. */
+int64_t at_wait_ms(const struct at_spec *at);
+/* at as the job file may say it (UTC for RFC 3339); -1 for AT_NONE. */
+int at_format(const struct at_spec *at, char *buf, size_t len);
+
+/* modes.c (the rest of the mode table is in mode.h) */
+const char *mode_name(int mode);
 
 /* util.c */
 void *xcalloc(size_t n, size_t size); /* NULL on failure, like calloc */
@@ -212,6 +226,5 @@ char *xstrdup(const char *s);
 int64_t mono_ms(void);
 int64_t mono_us(void);
 double mono_ms_f(void);
-const char *mode_name(int mode);
 
 #endif

@@ -13,24 +13,31 @@
 
 #include "internal.h"
 
+/* Group keys that only some modes take; every other key applies to all. */
+enum mode_key {
+	MK_LIMIT = 1 << 0,    /* `limit` / --limit */
+	MK_COUNT = 1 << 1,    /* `count` / --count */
+	MK_ON_ERROR = 1 << 2, /* `on_error` / --on-error */
+	MK_STAGGER = 1 << 3,  /* `stagger` / --stagger */
+};
+
 enum mode_flag {
-	M_SELECTS = 1 << 0,  /* holds its children's stdout until it selects */
-	M_ORDERED = 1 << 1,  /* releases held stdout in input order (all) */
-	M_STAGES = 1 << 2,   /* child i's stdout is child i+1's stdin (waterfall) */
-	M_ONE_CHILD = 1 << 3, /* exactly one child (retry) */
-	M_COUNT = 1 << 4,    /* needs `count` (take, last) */
-	M_NEED_CMD = 1 << 5, /* ad hoc: needs at least one command */
-	M_NCPU = 1 << 6,     /* default limit: the CPU count (sized) */
-	M_RETRY = 1 << 7,    /* runs its child again after a failure (retry) */
-	M_STAGGER = 1 << 8,  /* takes `stagger` (race, take) */
-	M_LIMIT = 1 << 9,    /* takes `limit` */
-	M_TIMES = 1 << 10,   /* its children take `delay` and `at` (schedule) */
+	M_SELECTS = 1 << 0,    /* holds its children's stdout until it selects */
+	M_ORDERED = 1 << 1,    /* releases held stdout in input order (all) */
+	M_STAGES = 1 << 2,     /* child i's stdout is child i+1's stdin (waterfall) */
+	M_ONE_CHILD = 1 << 3,  /* exactly one child, run again and again (retry) */
+	M_COUNT = 1 << 4,      /* needs `count` (take, last) */
+	M_NEEDS_KIDS = 1 << 5, /* fails with no child: an ad-hoc group needs a
+				  command, an empty matrix fails */
+	M_NCPU = 1 << 6,       /* default limit: the number of CPUs (sized) */
+	M_TIMED = 1 << 7,      /* its children take `delay` and `at` (schedule) */
 };
 
 struct mode_info {
 	const char *name;
-	int8_t on_error;   /* default enum grpx_on_error; -1: the key does not apply */
-	int32_t attempts;  /* default attempts of the group (retry: 3, others 1) */
+	uint8_t keys;      /* enum mode_key: the mode-specific keys it takes */
+	int8_t on_error;   /* default enum grpx_on_error; -1: takes none */
+	int32_t attempts;  /* default attempts of a group of this mode */
 	uint16_t flags;    /* enum mode_flag */
 };
 
@@ -86,7 +93,8 @@ struct mode_ops {
 	void (*end)(struct grpx_node *g);
 };
 
-/* modes.c: the table. */
+/* modes.c: the table.  For a number that is no mode, a row named "?" that
+ * takes every key and has no flag. */
 const struct mode_info *mode_info_of(int mode);
 const struct mode_ops *mode_ops_of(int mode);
 bool mode_has(int mode, enum mode_flag f);

@@ -7,7 +7,6 @@
  * count); an `at` keeps its hour on the wall clock.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #include "mode.h"
 
@@ -26,29 +25,6 @@ static int by_due(const void *a, const void *b)
 	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* Wall-clock us of an `at` moment: RFC 3339, or the next local HH:MM:SS. */
-static int64_t at_wall(const struct at_spec *at, int64_t wall_us)
-{
-	if (at->kind == AT_ABS)
-		return at->value * 1000;
-	time_t t = (time_t)(wall_us / 1000000);
-	struct tm tm;
-	int64_t due = 0;
-	localtime_r(&t, &tm);
-	for (int day = 0; day < 2; day++) {
-		struct tm m = tm;
-		m.tm_mday += day;
-		m.tm_hour = (int)(at->value / 3600000);
-		m.tm_min = (int)(at->value / 60000 % 60);
-		m.tm_sec = (int)(at->value / 1000 % 60);
-		m.tm_isdst = -1;
-		due = ((int64_t)mktime(&m) * 1000 + at->value % 1000) * 1000;
-		if (due > wall_us)
-			break;
-	}
-	return due;
-}
-
 static int begin(struct grpx_node *g, const struct mode_now *now)
 {
 	struct sched *s = calloc(1, sizeof *s);
@@ -63,9 +39,11 @@ static int begin(struct grpx_node *g, const struct mode_now *now)
 	}
 	for (uint32_t i = 0; i < g->nkids; i++) {
 		const struct node_opts *o = g->kids[i]->opt;
-		if (o->delay_ms < 0 && o->at.kind != AT_NONE)
-			s->w[s->nw++] = (struct due){ at_wall(&o->at, now->wall_us), i };
-		else
+		int64_t wall = o->delay_ms < 0 && o->at.kind != AT_NONE
+				       ? at_next_ms(&o->at, now->wall_us / 1000) * 1000 : 0;
+		if (wall > now->wall_us) /* a moment to come: on the wall clock */
+			s->w[s->nw++] = (struct due){ wall, i };
+		else /* a delay, none, or a moment already past: at once */
 			s->v[s->nv++] = (struct due){
 				o->delay_ms > 0 && o->delay_ms < (INT64_MAX - t0) / 1000
 					? t0 + o->delay_ms * 1000 : o->delay_ms > 0 ? INT64_MAX : t0, i };

@@ -2,6 +2,8 @@
  * modes.c - the table of modes: every fact about a mode in one row, its
  * policy (mode_*.c) beside it, and the rules several modes share.
  */
+#include <string.h>
+
 #include "mode.h"
 
 /* errgroup and sized: the same rule, two rows of defaults. */
@@ -16,17 +18,21 @@ const struct mode_ops mode_streaming = {
 	.ended = streaming_ended,
 };
 
-static const struct mode_info infos[GRPX_NMODES] = {
-	[GRPX_ERRGROUP] = { "errgroup", GRPX_ON_CANCEL, 1, M_LIMIT },
-	[GRPX_SIZED] = { "sized", GRPX_ON_CONTINUE, 1, M_LIMIT | M_NCPU },
-	[GRPX_ALL] = { "all", GRPX_ON_CONTINUE, 1, M_LIMIT | M_SELECTS | M_ORDERED },
-	[GRPX_RACE] = { "race", -1, 1, M_LIMIT | M_SELECTS | M_STAGGER | M_NEED_CMD },
-	[GRPX_TAKE] = { "take", GRPX_ON_CONTINUE, 1,
-			M_LIMIT | M_SELECTS | M_STAGGER | M_COUNT | M_NEED_CMD },
-	[GRPX_LAST] = { "last", GRPX_ON_CONTINUE, 1, M_LIMIT | M_SELECTS | M_COUNT | M_NEED_CMD },
-	[GRPX_RETRY] = { "retry", -1, 3, M_SELECTS | M_ONE_CHILD | M_RETRY | M_NEED_CMD },
-	[GRPX_WATERFALL] = { "waterfall", -1, 1, M_SELECTS | M_STAGES | M_NEED_CMD },
-	[GRPX_SCHEDULE] = { "schedule", GRPX_ON_CONTINUE, 1, M_LIMIT | M_TIMES },
+#define ALL_KEYS (MK_LIMIT | MK_COUNT | MK_ON_ERROR | MK_STAGGER)
+
+static const struct mode_info infos[GRPX_NMODES + 1] = {
+	[GRPX_ERRGROUP] = { "errgroup", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CANCEL, 1, 0 },
+	[GRPX_SIZED] = { "sized", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1, M_NCPU },
+	[GRPX_ALL] = { "all", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1, M_SELECTS | M_ORDERED },
+	[GRPX_RACE] = { "race", MK_LIMIT | MK_STAGGER, -1, 1, M_SELECTS | M_NEEDS_KIDS },
+	[GRPX_TAKE] = { "take", MK_LIMIT | MK_COUNT | MK_ON_ERROR | MK_STAGGER, GRPX_ON_CONTINUE, 1,
+			M_SELECTS | M_COUNT | M_NEEDS_KIDS },
+	[GRPX_LAST] = { "last", MK_LIMIT | MK_COUNT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1,
+			M_SELECTS | M_COUNT | M_NEEDS_KIDS },
+	[GRPX_RETRY] = { "retry", 0, -1, 3, M_SELECTS | M_ONE_CHILD | M_NEEDS_KIDS },
+	[GRPX_WATERFALL] = { "waterfall", 0, -1, 1, M_SELECTS | M_STAGES | M_NEEDS_KIDS },
+	[GRPX_SCHEDULE] = { "schedule", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1, M_TIMED },
+	[GRPX_NMODES] = { "?", ALL_KEYS, -1, 1, 0 },
 };
 
 static const struct mode_ops *const opses[GRPX_NMODES] = {
@@ -39,7 +45,7 @@ static const struct mode_ops *const opses[GRPX_NMODES] = {
 
 const struct mode_info *mode_info_of(int mode)
 {
-	return &infos[mode];
+	return &infos[mode >= 0 && mode < GRPX_NMODES ? mode : GRPX_NMODES];
 }
 
 const struct mode_ops *mode_ops_of(int mode)
@@ -49,7 +55,25 @@ const struct mode_ops *mode_ops_of(int mode)
 
 bool mode_has(int mode, enum mode_flag f)
 {
-	return (infos[mode].flags & f) != 0;
+	return (mode_info_of(mode)->flags & f) != 0;
+}
+
+const char *mode_name(int mode)
+{
+	return mode_info_of(mode)->name;
+}
+
+const char *grpx_mode_name(enum grpx_mode m)
+{
+	return mode_name((int)m);
+}
+
+int grpx_mode_parse(const char *s)
+{
+	for (int i = 0; i < GRPX_NMODES; i++)
+		if (strcmp(s, infos[i].name) == 0)
+			return i;
+	return -1;
 }
 
 bool status_bad(int status)

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
+#include "mode.h"
 
 /* A value, quoted '...' when it has spaces; newlines shown as \n. */
 static void put_val(FILE *f, const char *s, bool quote)
@@ -53,40 +53,14 @@ static void put_dur(FILE *f, const char *key, int64_t ms)
 	fprintf(f, " %s=%s", key, buf);
 }
 
-static void put_at(FILE *f, const struct at_spec *at)
-{
-	int64_t v = at->value, ms = ((v % 1000) + 1000) % 1000;
-	time_t secs = (time_t)((v - ms) / 1000);
-	struct tm tm;
-	char buf[64];
-
-	if (at->kind == AT_CLOCK) {
-		fprintf(f, " at=%02d:%02d", (int)(v / 3600000), (int)(v / 60000 % 60));
-		if (v % 60000)
-			fprintf(f, ":%02d", (int)(v / 1000 % 60));
-	} else if (at->kind == AT_ABS && gmtime_r(&secs, &tm)) {
-		strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(f, " at=%s", buf);
-		if (ms)
-			fprintf(f, ".%03d", (int)ms);
-		fputc('Z', f);
-	}
-}
-
-/* The mode's on_error when the file says none (-1 for modes without it). */
-static int on_error_default(int mode)
-{
-	if (!key_applies("on_error", mode))
-		return -1;
-	return mode == GRPX_ERRGROUP ? GRPX_ON_CANCEL : GRPX_ON_CONTINUE;
-}
-
 static void put_attrs(FILE *f, const struct grpx_node *n)
 {
 	static const char *const on_error[] = { "cancel", "drain", "continue" };
 	bool group = n->parent && n->kind == NODE_GROUP;
-	int oe = n->on_error >= 0 ? n->on_error : on_error_default(n->mode);
+	const struct mode_info *mi = mode_info_of(n->mode);
+	int oe = n->on_error >= 0 ? n->on_error : mi->on_error;
 	int64_t attempts = n->attempts;
+	char at[64];
 
 	if (group && n->grp->limit)
 		fprintf(f, " limit=%u", n->grp->limit);
@@ -96,11 +70,12 @@ static void put_attrs(FILE *f, const struct grpx_node *n)
 		fprintf(f, " on_error=%s", on_error[oe]);
 	put_dur(f, "stagger", n->opt->stagger_ms);
 	put_dur(f, "delay", n->opt->delay_ms);
-	put_at(f, &n->opt->at);
+	if (at_format(&n->opt->at, at, sizeof at) == 0)
+		fprintf(f, " at=%s", at);
 	put_dur(f, "timeout", n->timeout_ms);
 	put_dur(f, "grace", n->opt->grace_ms);
-	if (group && n->mode == GRPX_RETRY && attempts < 0)
-		attempts = 3;
+	if (group && attempts < 0 && mi->attempts != 1)
+		attempts = mi->attempts;
 	if (attempts >= 0)
 		fprintf(f, " attempts=%lld", (long long)attempts);
 	if (n->opt->backoff.initial_ms >= 0) { /* INITIAL:MAX:FACTOR, as --backoff */

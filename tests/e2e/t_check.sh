@@ -79,6 +79,25 @@ bad on-error-in-race 'groups:
   - {name: g, mode: race, on_error: drain, tasks: [{run: "true"}]}'
 bad no-groups 'version: 1'
 
+# D15: an explicit name equal to an unnamed sibling's position is a duplicate
+# path; before the fix, `run dup.yaml g/1` ran the unnamed task
+cat >"$T/dup.yaml" <<EOF
+groups:
+  - name: g
+    mode: sized
+    tasks:
+      - {run: "touch $T/dup-unnamed"}
+      - {name: "1", run: "touch $T/dup-named"}
+EOF
+for cmd in check run; do
+	g $cmd "$T/dup.yaml"
+	expect_rc "D15 $cmd: name equal to a sibling's position" 2
+	expect_eq "D15 $cmd: at the clashing name" \
+		"$T/dup.yaml:6:16: duplicate name '1': the unnamed task at 5:9 is named by its position" \
+		"$(cat "$T/err")"
+done
+check "D15: nothing ran" test ! -e "$T/dup-unnamed" -a ! -e "$T/dup-named"
+
 # position of a yaml syntax error: 1-based
 printf 'groups:\n  - name: a\n    run: [unclosed\n' >"$T/syn.yaml"
 g check "$T/syn.yaml"

@@ -268,6 +268,16 @@ static void error_classes(void **state)
 		 "task or group '1' must be a mapping");
 	load_bad("groups:\n- {name: a, run: x}\n- {name: a, run: y}\n", 3, 10,
 		 "duplicate name 'a' (first at 2:10)");
+	/* D15: a position is a name too, whichever comes first */
+	load_bad("groups:\n- {name: g, mode: sized, tasks: [\n"
+		 "   {run: x}, {name: '1', run: y}]}\n", 3, 21,
+		 "duplicate name '1': the unnamed task at 3:4 is named by its "
+		 "position");
+	load_bad("groups:\n- {name: '2', mode: all, tasks: [{run: x}]}\n"
+		 "- {mode: all, tasks: [{run: y}]}\n", 2, 10,
+		 "duplicate name '2': the unnamed group at 3:3 is named by its "
+		 "position");
+	grpx_job_free(load_ok("groups:\n- {name: '2', run: x}\n- {name: '1', run: y}\n"));
 	load_bad("groups: [{name: 'a b', run: x}]\n", 1, 17,
 		 "invalid name 'a b' (allowed: letters, digits, '.', '_' and '-')");
 	load_bad("groups: [{name: '', run: x}]\n", 1, 17,
@@ -779,6 +789,94 @@ static void plan(void **state)
 	grpx_job_free(job);
 }
 
+/* "a: [0,1,...,n-1]" */
+static char *values(const char *var, int n)
+{
+	size_t cap = 16 + (size_t)n * 8, len;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	len = (size_t)snprintf(s, cap, "%s: [", var);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s%d", i ? "," : "", i);
+	snprintf(s + len, cap - len, "]");
+	return s;
+}
+
+/* The generated children of a matrix, their strings and their order. */
+static void matrix_build(void **state)
+{
+	struct grpx_job *job = load_ok(
+		"groups:\n"
+		"- name: m\n"
+		"  mode: all\n"
+		"  matrix: {a: [x, 'y z'], b: ['1', '2'], exclude: [{a: x, b: '2'}]}\n"
+		"  template:\n"
+		"    name: '{b}-{#}'\n"
+		"    run: echo {a} {b} {}\n"
+		"    env: {A: '{a}', B: '{b}'}\n"
+		"    cwd: 'd{#}'\n"
+		"- name: one\n"
+		"  mode: race\n"
+		"  matrix: {f: [a.tar.gz]}\n"
+		"  template: {argv: [x, '{}', '{.}', '{f/.}', '{g}']}\n");
+	const struct grpx_node *m = grpx_job_find(job, "m"), *c;
+
+	(void)state;
+	/* (x 1) (x 2) (y z 1) (y z 2), the first variable slowest, minus (x 2) */
+	assert_int_equal(m->nkids, 3);
+	assert_string_equal(m->kids[0]->path, "m/1-1");
+	assert_string_equal(m->kids[1]->path, "m/1-2");
+	assert_string_equal(m->kids[2]->path, "m/2-3");
+	c = m->kids[1];
+	/* quoted in run only; {} with two variables is no replacement string */
+	assert_string_equal(c->run, "echo 'y z' 1 {}");
+	assert_string_equal(c->opt->env[0], "A=y z");
+	assert_string_equal(c->opt->env[1], "B=1");
+	assert_string_equal(c->opt->cwd, "d2");
+	assert_int_equal(c->index, 1);
+	assert_int_equal(c->seq, m->seq + 2);
+	c = grpx_job_find(job, "one/1"); /* unnamed: by its index */
+	assert_non_null(c);
+	assert_string_equal(c->argv[1], "a.tar.gz");
+	assert_string_equal(c->argv[2], "a.tar");
+	assert_string_equal(c->argv[3], "a.tar");
+	assert_string_equal(c->argv[4], "{g}");
+	assert_int_equal(job->nnodes, 1 + 2 + 3 + 1);
+	grpx_job_free(job);
+}
+
+/* Matrices are bounded like the rest of a file: by combinations, by the
+ * nodes they generate all together, by the text they make. */
+static void matrix_limits(void **state)
+{
+	char *a = values("a", 400), *b = values("b", 400), *s;
+	size_t len = 2 * strlen(a) + 2 * 1024 * 1024;
+
+	(void)state;
+	assert_non_null(s = malloc(len));
+	snprintf(s, len, "groups:\n- name: g\n  mode: sized\n  matrix: {%s, %s}\n"
+		 "  template: {run: x}\n", a, b);
+	load_bad(s, 4, 11, "'matrix' has more than 100000 combinations");
+	snprintf(s, len, "groups:\n- name: g\n  mode: sized\n  matrix: {%s}\n"
+		 "  template:\n    mode: all\n    matrix: {%s}\n"
+		 "    template: {run: 'echo {a} {b}'}\n", a, b);
+	load_bad(s, 8, 15, "matrices generate more than 100000 tasks and groups");
+	/* one string past 1 MiB */
+	snprintf(s, len, "groups:\n- name: g\n  mode: sized\n  matrix: {v: ['%0600000d']}\n"
+		 "  template: {run: '{v} {v}'}\n", 0);
+	load_bad(s, 5, 19, "'{v} {v}' is longer than 1 MiB for matrix child 1");
+	/* all the copies of a long template past 256 MiB */
+	len = (size_t)snprintf(s, len, "groups:\n- name: g\n  mode: sized\n  matrix: {%s}\n"
+			       "  template: {run: '", a);
+	memset(s + len, 'x', 1000000);
+	strcpy(s + len + 1000000, "'}\n");
+	load_bad(s, 5, 13, "matrices generate more than 256 MiB of tasks and groups");
+	free(s);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +895,8 @@ int main(void)
 		cmocka_unit_test(adhoc_build),
 		cmocka_unit_test(adhoc_errors),
 		cmocka_unit_test(plan),
+		cmocka_unit_test(matrix_build),
+		cmocka_unit_test(matrix_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
