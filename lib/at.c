@@ -81,6 +81,29 @@ int at_parse(const char *s, struct at_spec *at)
 	return *s == '\0' ? 0 : -1;
 }
 
+int64_t at_next_ms(const struct at_spec *at, int64_t wall)
+{
+	int64_t due = at->value;
+
+	if (at->kind != AT_CLOCK)
+		return due;
+	time_t t = (time_t)(wall / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	for (int day = 0; day < 2; day++) {
+		struct tm m = tm;
+		m.tm_mday += day;
+		m.tm_hour = (int)(at->value / 3600000);
+		m.tm_min = (int)(at->value / 60000 % 60);
+		m.tm_sec = (int)(at->value / 1000 % 60);
+		m.tm_isdst = -1;
+		due = (int64_t)mktime(&m) * 1000 + at->value % 1000;
+		if (due > wall)
+			break;
+	}
+	return due;
+}
+
 int64_t at_wait_ms(const struct at_spec *at)
 {
 	struct timespec now;
@@ -88,24 +111,7 @@ int64_t at_wait_ms(const struct at_spec *at)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	wall = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	if (at->kind == AT_ABS) {
-		due = at->value;
-	} else {
-		time_t t = now.tv_sec;
-		struct tm tm;
-		localtime_r(&t, &tm);
-		for (int day = 0; day < 2; day++) {
-			struct tm m = tm;
-			m.tm_mday += day;
-			m.tm_hour = (int)(at->value / 3600000);
-			m.tm_min = (int)(at->value / 60000 % 60);
-			m.tm_sec = (int)(at->value / 1000 % 60);
-			m.tm_isdst = -1;
-			due = (int64_t)mktime(&m) * 1000 + at->value % 1000;
-			if (due > wall)
-				break;
-		}
-	}
+	due = at_next_ms(at, wall);
 	return due > wall ? due - wall : 0;
 }
 

@@ -76,36 +76,6 @@ static int build_env(struct spawn *sp, const struct grpx_node *t)
 	return 0;
 }
 
-/* cwd: the relative ones joined up to the nearest absolute one. */
-static int build_cwd(struct spawn *sp, const struct grpx_node *t)
-{
-	const struct grpx_node *n;
-	size_t ncwd = 0, len = 0;
-
-	for (n = t; n; n = n->parent)
-		if (n->opt->cwd) {
-			ncwd++;
-			len += strlen(n->opt->cwd) + 1;
-			if (n->opt->cwd[0] == '/')
-				break;
-		}
-	if (!ncwd)
-		return 0;
-	char *p = sp->cwd = calloc(len + 1, 1);
-	if (!p)
-		return ENOMEM;
-	for (size_t k = ncwd; k > 0; k--) {
-		size_t i = 0;
-		for (n = t; n; n = n->parent)
-			if (n->opt->cwd && ++i == k)
-				break;
-		if (p != sp->cwd)
-			*p++ = '/';
-		p = stpcpy(p, n->opt->cwd);
-	}
-	return 0;
-}
-
 /* argv: [srun ... --] (shell... RUN | argv...) */
 static int build_argv(struct spawn *sp, const struct grpx_node *t, char *const *shell,
 		      char **slurm)
@@ -170,8 +140,10 @@ static int prepare(struct spawn *sp, const struct grpx_node *t)
 	}
 	if (sp->runner < 0)
 		sp->runner = 0;
-	if ((err = build_env(sp, t)) || (err = build_cwd(sp, t)))
+	if ((err = build_env(sp, t)))
 		return err;
+	if (node_cwd(t, &sp->cwd) != 0)
+		return ENOMEM;
 	return build_argv(sp, t, shell ? shell : default_shell, slurm);
 }
 
@@ -274,14 +246,4 @@ const char *task_program(const struct grpx_node *t)
 		if (n->opt->shell)
 			return n->opt->shell[0];
 	return default_shell[0];
-}
-
-char *task_cwd(const struct grpx_node *t)
-{
-	struct spawn sp = { 0 };
-	char *cwd = NULL;
-
-	if (build_cwd(&sp, t) == 0)
-		cwd = sp.cwd;
-	return cwd;
 }

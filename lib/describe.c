@@ -66,7 +66,8 @@ static int start_message(const struct grpx_node *n, char **s)
 
 	switch (n->errwhat) {
 	case EW_CWD:
-		cwd = task_cwd(n);
+		if (node_cwd(n, &cwd) != 0)
+			cwd = NULL;
 		rc = asprintf(s, "cannot start: cwd %s: %s", cwd ? cwd : ".", why);
 		free(cwd);
 		return rc;
@@ -99,7 +100,9 @@ char *node_error_message(const struct grpx_node *n)
 		rc = start_message(n, &s);
 		break;
 	default:
-		if (n->errwhat == EW_OUTPUT && n->errnum)
+		if (n->kind == NODE_GROUP && n->nkids == 0)
+			rc = asprintf(&s, "matrix has no values");
+		else if (n->errwhat == EW_OUTPUT && n->errnum)
 			rc = asprintf(&s, "its output could not be kept: %s", strerror(n->errnum));
 		else if (n->signal)
 			rc = asprintf(&s, "killed by signal %d (%s)", n->signal, grpx_signal_name(n->signal));

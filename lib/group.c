@@ -253,7 +253,7 @@ void group_deliver(struct grpx_run *r, struct grpx_node *c)
 		gr->nok++;
 	else if (status_bad(c->status))
 		gr->nbad++;
-	if (mode_has(g->mode, M_RETRY) && c->start_ms >= 0)
+	if (mode_has(g->mode, M_ONE_CHILD) && c->start_ms >= 0)
 		log_attempt(g, c, c->start_ms, c->end_ms);
 	bool open = g->state == G_RUN && !g->verdict;
 	if (open && status_bad(c->status) && mode_info_of(g->mode)->on_error >= 0)
@@ -320,7 +320,15 @@ static void attempt_begin(struct grpx_run *r, struct grpx_node *g)
 	if (timeout >= 0)
 		timer_arm(r, g, TM_DEADLINE, deadline_after(g->grp->started_at, timeout));
 	now = now_of(r);
-	if (g->nkids == 0) { /* an ad-hoc group with no commands */
+	if (g->nkids == 0 && mode_has(g->mode, M_NEEDS_KIDS)) {
+		/* an empty matrix: the group is its own cause, "matrix has no
+		 * values" (node_error_message) */
+		g->err_seq = ++r->err_stamp;
+		g->err_head = g->err_tail = g;
+		group_decide(r, g, GRPX_FAILED, WHY_FAILED, g);
+		return;
+	}
+	if (g->nkids == 0) { /* an empty matrix, or ad hoc with no command */
 		group_decide(r, g, GRPX_OK, WHY_NONE, NULL);
 		return;
 	}
@@ -437,7 +445,7 @@ static void g_wake(struct grpx_run *r, struct grpx_node *g)
 /* WAIT x wake: the backoff is over; run again, everything below new. */
 static void g_again(struct grpx_run *r, struct grpx_node *g)
 {
-	if (mode_has(g->mode, M_RETRY)) { /* a retry group: its child again */
+	if (mode_has(g->mode, M_ONE_CHILD)) { /* a retry group: its child again */
 		struct grpx_node *c = g->kids[0];
 		node_reset(r, c);
 		g->attempt++;

@@ -214,6 +214,9 @@ int diag_add(struct grpx_diags *d, const char *file, int line, int col,
 int at_parse(const char *s, struct at_spec *at);
 /* Milliseconds from now until at's next moment; 0 when it is past. */
 int64_t at_wait_ms(const struct at_spec *at);
+/* The wall-clock ms of at's moment seen at `wall` (ms since the epoch):
+ * itself, or the next such time of day. */
+int64_t at_next_ms(const struct at_spec *at, int64_t wall);
 /* at as the job file may say it (UTC for RFC 3339); -1 for AT_NONE. */
 int at_format(const struct at_spec *at, char *buf, size_t len);
 

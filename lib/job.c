@@ -31,7 +31,7 @@ struct grpx_node *node_new(struct grpx_node *parent, uint32_t index)
 	n->attempts = -1;
 	n->status = GRPX_PENDING;
 	n->pid = n->pgid = -1;
-	n->out_fd = n->err_fd = n->in_fd = -1;
+	n->out_fd = n->in_fd = -1;
 	n->exit_code = -1;
 	n->start_ms = n->end_ms = -1;
 	n->slot[0] = n->slot[1] = -1;

@@ -153,7 +153,7 @@ void node_ended(struct grpx_run *r, struct grpx_node *n)
 /* Does n run again after a failed attempt of its own? */
 static bool retries(const struct grpx_node *n)
 {
-	if (n->kind == NODE_GROUP && mode_has(n->mode, M_RETRY))
+	if (n->kind == NODE_GROUP && mode_has(n->mode, M_ONE_CHILD))
 		return false; /* a retry group's attempts are its child's */
 	if (n->attempts >= 0)
 		return n->attempts != 1;
@@ -190,7 +190,7 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->q_next = n->pick_next = n->jq_prev = n->jq_next = NULL;
 	n->verdict = n->draining = n->kill_sent = n->slurm_down = n->counted = false;
 	n->retries = retries(n);
-	n->counts = n->retries || (n->kind == NODE_GROUP && mode_has(n->mode, M_RETRY));
+	n->counts = n->retries || (n->kind == NODE_GROUP && mode_has(n->mode, M_ONE_CHILD));
 	n->held = n->retries || (up && (mode_has(up->mode, M_SELECTS) || up->held));
 	for (uint32_t i = 0; i < n->nkids; i++)
 		node_init(n->kids[i], n);

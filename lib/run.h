@@ -258,10 +258,8 @@ int spawn_process(const char *prog, char *const argv[], char *const envp[], cons
 /* Start task t with fds as its 0, 1, 2.  Returns 0 and sets t->pid and
  * t->pgid, or an errno value with t->errwhat saying what failed. */
 int spawn_task(struct grpx_node *t, const int fds[3]);
-/* For messages: the program t execs (its shell, argv[0] or srun); its cwd
- * (malloc'd, NULL: grpx's own). */
+/* For messages: the program t execs (its shell, argv[0] or srun). */
 const char *task_program(const struct grpx_node *t);
-char *task_cwd(const struct grpx_node *t);
 
 /* --- task.c: a task attempt's life --- */
 
@@ -341,7 +339,6 @@ const struct grpx_node *attempt_counter(const struct grpx_node *t);
 
 /* "exit status 2", "timed out after 10m", ...; malloc'd, NULL: no memory. */
 char *node_error_message(const struct grpx_node *n);
-const char *mode_name(int mode);
 
 /* --- run.c: the run --- */
 
