@@ -291,7 +291,7 @@ static int run_job(struct cli *c, struct grpx_job *job)
 		sig = 0;
 	}
 	if (sig && sig != SIGPIPE)
-		fprintf(stderr, "grpx: interrupted by SIG%s\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		fprintf(stderr, "grpx: interrupted by SIG%s\n", grpx_signal_name(sig) ? grpx_signal_name(sig) : "?");
 	write_report("report", c->report, grpx_report_json, run);
 	write_report("JUnit report", c->junit, grpx_report_junit, run);
 	write_report("trace", c->trace, grpx_report_trace, run);

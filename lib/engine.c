@@ -28,6 +28,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "compat.h"
 #include "engine.h"
 
 static void task_spawn(struct run *r, struct grpx_node *t);
@@ -1516,18 +1517,9 @@ static void reap_escapees(struct run *r)
 /* epoll with a microsecond timeout (-1: none), so timers fire on time. */
 static int wait_events(struct run *r, struct epoll_event *ev, int max, int64_t us)
 {
-	static bool no_pwait2;
-
 	if (us > 3600000000)
 		us = 3600000000;
-	if (us >= 0 && !no_pwait2) {
-		struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
-		int n = epoll_pwait2(r->ep, ev, max, &ts, NULL);
-		if (n >= 0 || errno != ENOSYS)
-			return n;
-		no_pwait2 = true;
-	}
-	return epoll_wait(r->ep, ev, max, us < 0 ? -1 : (int)((us + 999) / 1000));
+	return compat_epoll_wait_us(r->ep, ev, max, us);
 }
 
 static void loop(struct run *r)
@@ -1632,7 +1624,7 @@ char *node_error_message(const struct grpx_node *n)
 	default:
 		if (n->signal)
 			rc = asprintf(&s, "killed by signal %d (SIG%s)", n->signal,
-				      sigabbrev_np(n->signal) ? sigabbrev_np(n->signal) : "?");
+				      compat_sigabbrev(n->signal) ? compat_sigabbrev(n->signal) : "?");
 		else
 			rc = asprintf(&s, "exit status %d", n->exit_code);
 	}

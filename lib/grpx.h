@@ -229,6 +229,9 @@ void grpx_run_free(struct grpx_run *r);
  */
 int grpx_output_wait(int fd);
 
+/* "INT" for SIGINT (sigabbrev_np() without glibc 2.32); NULL when unknown. */
+const char *grpx_signal_name(int sig);
+
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);
 /* "2s", "1m30s", "250ms": the shortest exact form. */
