@@ -109,6 +109,9 @@ struct grpx_node *grpx_job_find(struct grpx_job *job, const char *path);
 
 /* Print the tree with modes, limits and timings (`grpx plan`). */
 void grpx_job_plan(const struct grpx_job *job, FILE *f);
+/* Print every node's path, one a line, in file order (`grpx plan --paths`):
+ * what `grpx run FILE PATH...` accepts; shell completions read it. */
+void grpx_job_paths(const struct grpx_job *job, FILE *f);
 
 /* Read-only views of a node. */
 const char *grpx_node_path(const struct grpx_node *n);
