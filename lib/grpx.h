@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define GRPX_VERSION "0.1.0"
+#include "grpx_version.h" /* GRPX_VERSION, from CMakeLists.txt */
 
 struct grpx_job;  /* a loaded, validated job file */
 struct grpx_node; /* a task or a group of a job */
