@@ -20,7 +20,7 @@
 static const char usage_text[] =
 	"usage: grpx run [OPTIONS] JOBFILE [PATH...]\n"
 	"       grpx check JOBFILE\n"
-	"       grpx plan JOBFILE\n"
+	"       grpx plan [--paths] JOBFILE\n"
 	"       grpx MODE [OPTIONS] [--] COMMAND...\n"
 	"       grpx --help | --version\n"
 	"\n"
@@ -65,6 +65,7 @@ struct cli {
 	struct render out;
 	const char *report, *junit, *trace, *events;
 	int exit_code_mode, verbose, output_set, color, progress, tag;
+	int paths; /* plan --paths */
 	struct grpx_adhoc adhoc;
 	int retry_on[64];
 };
@@ -96,6 +97,7 @@ enum {
 	OPT_TAG = 256, OPT_REPORT, OPT_TIMEOUT, OPT_GRACE, OPT_LIMIT, OPT_COUNT,
 	OPT_ATTEMPTS, OPT_BACKOFF, OPT_RETRY_ON, OPT_ON_ERROR, OPT_STAGGER, OPT_DELAY,
 	OPT_HELP, OPT_VERSION, OPT_JUNIT, OPT_TRACE, OPT_EVENTS, OPT_COLOR, OPT_PROGRESS,
+	OPT_PATHS,
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +123,7 @@ static const struct option long_opts[] = {
 	{ "progress", required_argument, NULL, OPT_PROGRESS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "paths", no_argument, NULL, OPT_PATHS },
 	{ 0 },
 };
 
@@ -217,6 +220,11 @@ static int parse_options(struct cli *c, int argc, char **argv, int adhoc)
 		case OPT_DELAY: c->adhoc.delay_ms = parse_dur("--delay", optarg); break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_VERSION: puts("grpx " GRPX_VERSION); exit(0);
+		case OPT_PATHS:
+			if (adhoc)
+				die_usage("option '--paths' is for plan only");
+			c->paths = 1;
+			break;
 		default: die_usage("bad arguments");
 		}
 	}
@@ -459,6 +467,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "plan"))
 		die_usage("unknown command '%s'", cmd);
 	int first = parse_options(&c, argc - 1, argv + 1, 0) + 1;
+	if (c.paths && strcmp(cmd, "plan"))
+		die_usage("option '--paths' is for plan only");
 	if (first >= argc)
 		die_usage("%s needs a JOBFILE", cmd);
 	if (strcmp(cmd, "run") && first + 1 < argc)
@@ -468,7 +478,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "check")) {
 		rc = 0;
 	} else if (!strcmp(cmd, "plan")) {
-		grpx_job_plan(job, stdout);
+		(c.paths ? grpx_job_paths : grpx_job_plan)(job, stdout);
 	} else {
 		for (int i = first + 1; i < argc; i++)
 			if (!grpx_job_find(job, argv[i])) {

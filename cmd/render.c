@@ -241,7 +241,8 @@ void render_finish(void *ctx, struct grpx_run *run)
 	}
 	int sig = grpx_run_signal(run);
 	if (sig && sig != SIGPIPE)
-		fprintf(f, "grpx: interrupted by %s\n", grpx_signal_name(sig));
+		fprintf(f, "grpx: interrupted by SIG%s\n",
+			grpx_signal_name(sig) ? grpx_signal_name(sig) : "?");
 	if (fclose(f) == 0)
 		grpx_run_write(run, GRPX_STDERR, buf, len);
 	free(buf);

@@ -1,6 +1,5 @@
 /* describe.c - words about a node: why it stopped, what went wrong. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,27 +33,6 @@ const char *grpx_node_reason(const struct grpx_node *n, char *buf, size_t len)
 			return NULL;
 	}
 	return buf;
-}
-
-const char *grpx_signal_name(int sig)
-{
-	static const struct { int sig; const char *name; } names[] = {
-		{ SIGHUP, "SIGHUP" },   { SIGINT, "SIGINT" },   { SIGQUIT, "SIGQUIT" },
-		{ SIGILL, "SIGILL" },   { SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
-		{ SIGBUS, "SIGBUS" },   { SIGFPE, "SIGFPE" },   { SIGKILL, "SIGKILL" },
-		{ SIGUSR1, "SIGUSR1" }, { SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
-		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
-		{ SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" }, { SIGSTOP, "SIGSTOP" },
-		{ SIGTSTP, "SIGTSTP" }, { SIGTTIN, "SIGTTIN" }, { SIGTTOU, "SIGTTOU" },
-		{ SIGURG, "SIGURG" },   { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
-		{ SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" }, { SIGWINCH, "SIGWINCH" },
-		{ SIGIO, "SIGIO" },     { SIGPWR, "SIGPWR" },   { SIGSYS, "SIGSYS" },
-	};
-
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (names[i].sig == sig)
-			return names[i].name;
-	return "SIG?";
 }
 
 /* "cannot start: ..." saying what is missing. */
@@ -105,7 +83,8 @@ char *node_error_message(const struct grpx_node *n)
 		else if (n->errwhat == EW_OUTPUT && n->errnum)
 			rc = asprintf(&s, "its output could not be kept: %s", strerror(n->errnum));
 		else if (n->signal)
-			rc = asprintf(&s, "killed by signal %d (%s)", n->signal, grpx_signal_name(n->signal));
+			rc = asprintf(&s, "killed by signal %d (SIG%s)", n->signal,
+				      grpx_signal_name(n->signal) ? grpx_signal_name(n->signal) : "?");
 		else
 			rc = asprintf(&s, "exit status %d", n->exit_code);
 	}

@@ -15,7 +15,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#define GRPX_VERSION "0.1.0"
+#include "grpx_version.h" /* GRPX_VERSION, from CMakeLists.txt */
 
 struct grpx_job;  /* a loaded, validated job file */
 struct grpx_node; /* a task or a group of a job */
@@ -110,6 +110,9 @@ struct grpx_node *grpx_job_find(struct grpx_job *job, const char *path);
 
 /* Print the tree with modes, limits and timings (`grpx plan`). */
 void grpx_job_plan(const struct grpx_job *job, FILE *f);
+/* Print every node's path, one a line, in file order (`grpx plan --paths`):
+ * what `grpx run FILE PATH...` accepts; shell completions read it. */
+void grpx_job_paths(const struct grpx_job *job, FILE *f);
 
 /* Read-only views of a node. */
 const char *grpx_node_path(const struct grpx_node *n);
@@ -258,15 +261,12 @@ int grpx_report_junit(const struct grpx_run *r, const char *path);
 int grpx_report_trace(const struct grpx_run *r, const char *path);
 void grpx_run_free(struct grpx_run *r);
 
-/* "SIGINT" for 2, "SIG?" when unknown. */
-const char *grpx_signal_name(int sig);
-
-/* The longest duration anywhere (1000000h): deadlines are int64 microseconds. */
-#define GRPX_DURATION_MAX_MS (1000000LL * 3600 * 1000)
-
 /* The longest duration grpx takes anywhere, 1000000h (about 114 years):
  * the engine keeps its deadlines in microseconds, in an int64. */
 #define GRPX_DURATION_MAX_MS (1000000LL * 3600 * 1000)
+
+/* "INT" for SIGINT (sigabbrev_np() without glibc 2.32); NULL when unknown. */
+const char *grpx_signal_name(int sig);
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "run.h"
 
 static int64_t mono(void)
@@ -92,31 +92,6 @@ void watch_del(struct grpx_run *r, struct watch *w)
 	w->events = 0;
 }
 
-/*
- * epoll with a microsecond timeout (-1: none), so that timers fire on time:
- * epoll_pwait2 where the kernel has it (called by number: glibc before 2.35
- * has no wrapper), else epoll_wait, rounded up so a timer is never early.
- */
-static int wait_us(int ep, struct epoll_event *ev, int max, int64_t us)
-{
-	static bool no_pwait2;
-
-	if (us > 3600000000)
-		us = 3600000000;
-#ifdef SYS_epoll_pwait2
-	if (us >= 0 && !no_pwait2) {
-		struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
-		int n = (int)syscall(SYS_epoll_pwait2, ep, ev, max, &ts, NULL, (size_t)8);
-		if (n >= 0 || errno != ENOSYS)
-			return n;
-		no_pwait2 = true;
-	}
-#else
-	(void)no_pwait2;
-#endif
-	return epoll_wait(ep, ev, max, us < 0 ? -1 : (int)((us + 999) / 1000));
-}
-
 void loop_wait(struct grpx_run *r, int64_t due_us)
 {
 	struct epoll_event ev[64];
@@ -125,7 +100,7 @@ void loop_wait(struct grpx_run *r, int64_t due_us)
 	if (r->loop.ready || (us < 0 && due_us != INT64_MAX))
 		us = 0;
 	r->loop.ready = false;
-	int n = wait_us(r->loop.ep, ev, 64, us);
+	int n = compat_epoll_wait_us(r->loop.ep, ev, 64, us > 3600000000 ? 3600000000 : us);
 	for (int i = 0; i < n; i++) {
 		struct watch *w = ev[i].data.ptr;
 		/* an earlier callback of this batch may have closed it */

@@ -144,3 +144,17 @@ void grpx_job_plan(const struct grpx_job *job, FILE *f)
 	for (uint32_t i = 0; i < r->nkids; i++)
 		plan_node(r->kids[i], f);
 }
+
+/* One path a line, then the paths below it. */
+static void paths_node(const struct grpx_node *n, FILE *f)
+{
+	fprintf(f, "%s\n", n->path);
+	for (uint32_t i = 0; i < n->nkids; i++)
+		paths_node(n->kids[i], f);
+}
+
+void grpx_job_paths(const struct grpx_job *job, FILE *f)
+{
+	for (uint32_t i = 0; i < job->root->nkids; i++)
+		paths_node(job->root->kids[i], f);
+}

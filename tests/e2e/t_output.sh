@@ -5,7 +5,7 @@
 # asked; an over-long line is cut into "[path] " + "[path]+ " pieces.
 . "$(dirname "$0")/lib.sh" "$@"
 
-command -v flock >/dev/null || { echo "flock is required (util-linux)" >&2; exit 2; }
+require flock
 
 # no_esc FILE: FILE holds no ESC byte
 no_esc()

@@ -5,8 +5,7 @@
 # and ad-hoc commands read from stdin.
 . "$(dirname "$0")/lib.sh" "$@"
 
-command -v xmllint >/dev/null || { echo "xmllint is required (libxml2-utils)" >&2; exit 2; }
-command -v flock >/dev/null || { echo "flock is required (util-linux)" >&2; exit 2; }
+require xmllint flock
 
 # xp FILE XPATH: the XPath expression's value (string or number)
 xp()

@@ -4,7 +4,7 @@
 # summary table is there (root causes first), Ctrl-C is reported.
 . "$(dirname "$0")/lib.sh" "$@"
 
-command -v tmux >/dev/null || { echo "tmux is required" >&2; exit 2; }
+require tmux
 
 SOCK=$T/tmux.sock
 tm()

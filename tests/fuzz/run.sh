@@ -14,7 +14,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${FUZZ_DIR:-$src/build-fuzz}
 jobs=${FUZZ_JOBS:-$(($(nproc) > 1 ? $(nproc) - 1 : 1))}
 
-CC=clang cmake -S "$src" -B "$dir" -DGRPX_FUZZ=ON -DGRPX_TESTS=OFF \
+CC=clang cmake -S "$src" -B "$dir" -DGRPX_FUZZ=ON -DBUILD_TESTING=OFF \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$dir" --target fuzz_load -j2 >/dev/null
 
