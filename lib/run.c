@@ -161,8 +161,7 @@ static bool retries(const struct grpx_node *n)
 	       (n->opt->backoff.initial_ms >= 0 || n->opt->nretry_on > 0);
 }
 
-/* Run state of every node, as before any run; `up` is the runner group. */
-static void node_init(struct grpx_node *n, struct grpx_node *up)
+void node_init(struct grpx_node *n, struct grpx_node *up)
 {
 	n->up = up;
 	n->status = GRPX_PENDING;
@@ -175,7 +174,7 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->exit_code = -1;
 	n->signal = n->errnum = 0;
 	n->errwhat = EW_SPAWN;
-	n->attempt = n->pick = 0;
+	n->attempt = n->pick = n->jslot = 0;
 	n->start_ms = n->end_ms = -1;
 	n->stdout_bytes = n->stderr_bytes = 0;
 	n->cap_out = n->cap_err = 0;
@@ -184,7 +183,8 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->err_seq = 0;
 	n->io = NULL;
 	if (n->grp) /* its counters; limit and count are the job's */
-		*n->grp = (struct group){ .limit = n->grp->limit, .count = n->grp->count };
+		*n->grp = (struct group){ .limit = n->grp->limit, .count = n->grp->count,
+					  .feed = n->grp->feed };
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
 	n->q_next = n->pick_next = n->jq_prev = n->jq_next = NULL;
@@ -809,6 +809,20 @@ enum grpx_outcome grpx_run_outcome(const struct grpx_run *r)
 int grpx_run_signal(const struct grpx_run *r)
 {
 	return r->signal;
+}
+
+const char *grpx_run_input_error(const struct grpx_run *r)
+{
+	return r->input_error;
+}
+
+uint64_t grpx_run_inputs(const struct grpx_run *r)
+{
+	const struct grpx_node *root = r->job->root;
+
+	if (root->nkids != 1 || !root->kids[0]->grp || !root->kids[0]->grp->feed)
+		return 0;
+	return feed_made(root->kids[0]->grp->feed);
 }
 
 int grpx_run_stream_error(const struct grpx_run *r, int stream)

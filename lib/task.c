@@ -112,6 +112,10 @@ static void task_stop(struct grpx_run *r, struct grpx_node *t)
 static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 {
 	r->tasks_running--;
+	if (t->jslot) {
+		feed_slot_give(t->up->grp->feed, t->jslot);
+		t->jslot = 0;
+	}
 	timer_disarm(r, t, TM_DEADLINE);
 	if (t->status == GRPX_RUNNING)
 		t->status = t->exit_code == 0 ? GRPX_OK : GRPX_FAILED;
@@ -167,6 +171,15 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 		t->start_ms = rel_ms(r);
 	if (t->retries)
 		attempt_log(t, (struct attempt){ -1, 0, GRPX_RUNNING, rel_ms(r), -1 });
+	struct feed *f = t->up->grp->feed;
+	if (f && t->input && feed_slotted(f)) { /* {%}: its slot, known only now */
+		char *cmd;
+		t->jslot = feed_slot_take(f);
+		if (feed_command(f, t, t->jslot, &cmd) == 0) {
+			free(t->run);
+			t->run = cmd;
+		}
+	}
 
 	err = stdin_of(r, t, &fds[0], &own_in);
 	if (!err)
