@@ -85,6 +85,10 @@ struct feed *feed_new(const struct grpx_adhoc *a, size_t nkids)
 	f->stream = a->in_fd >= 0 ? (a->tpl ? a->stream : 0) : -1;
 	f->fd = a->in_fd;
 	f->eof = a->in_fd < 0;
+	struct stat st;
+	/* a file (or /dev/null) never makes a read wait, and epoll refuses it */
+	f->file = f->fd >= 0 && fstat(f->fd, &st) == 0 &&
+		  (S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(f->fd)));
 	f->sep = a->nul ? '\0' : '\n';
 	f->w.fd = -1;
 	f->kcap = nkids;
@@ -204,20 +208,14 @@ bool feed_read(struct grpx_run *r, struct feed *f)
 int feed_watch(struct grpx_run *r, struct feed *f, struct grpx_node *g,
 	       void (*cb)(struct grpx_run *, struct watch *, uint32_t), bool want)
 {
-	struct stat st;
-
 	f->g = g;
 	if (f->eof || f->file)
 		return 0;
 	if (f->w.fd < 0) {
-		if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-			f->file = true; /* epoll refuses files; they never wait anyway */
-			return 0;
-		}
 		int err = watch_add(r, &f->w, f->fd, 0, cb);
-		if (err == EPERM) {
+		if (err == EPERM) { /* not pollable after all: read it as a file */
 			f->file = true;
-			return 0;
+			return EAGAIN;
 		}
 		if (err)
 			return err;

@@ -50,11 +50,17 @@ static void arm_due(struct grpx_run *r, struct grpx_node *g)
 static void on_input(struct grpx_run *r, struct watch *w, uint32_t revents);
 static void settle(struct grpx_run *r, struct grpx_node *g);
 
-/* Read the input only while g wants a child it does not have yet. */
-static void want_input(struct grpx_run *r, struct grpx_node *g, bool want)
+/* Read the input only while g wants a child it does not have yet.
+ * Returns true when the input turned out to be a file: ask it again. */
+static bool want_input(struct grpx_run *r, struct grpx_node *g, bool want)
 {
-	if (feed_watch(r, g->grp->feed, g, on_input, want) != 0)
+	int err = feed_watch(r, g->grp->feed, g, on_input, want);
+
+	if (err == EAGAIN)
+		return true;
+	if (err)
 		feed_stop(r, g->grp->feed); /* cannot watch it: no more children */
+	return false;
 }
 
 /*
@@ -72,7 +78,8 @@ static bool all_input(struct grpx_run *r, struct grpx_node *g)
 	while (feed_pull(r, g) > 0)
 		;
 	if (!feed_done(f)) {
-		want_input(r, g, true);
+		if (want_input(r, g, true))
+			return all_input(r, g);
 		return false;
 	}
 	want_input(r, g, false);
@@ -127,8 +134,10 @@ void group_fill(struct grpx_run *r, struct grpx_node *g)
 		else
 			task_launch(r, c);
 	}
-	if (g->grp->open)
-		want_input(r, g, hungry && g->state == G_RUN && !g->verdict);
+	if (g->grp->open && want_input(r, g, hungry && g->state == G_RUN && !g->verdict)) {
+		group_fill(r, g);
+		return;
+	}
 	arm_due(r, g);
 }
 
