@@ -425,7 +425,7 @@ static bool sweep(struct grpx_run *r)
 	}
 	n = list_children(v, 256);
 	for (int i = 0; i < n; i++)
-		if (!inherited(r, v[i]))
+		if (!inherited(r, v[i]) && v[i] != r->keeper.pid)
 			v[k++] = v[i];
 	if (k == 0)
 		return false;
@@ -497,6 +497,8 @@ static void loop(struct grpx_run *r)
 		task_pump(r);
 		close_pending(r);
 		streams_reap(r);
+		if (r->keeper.nq)
+			keeper_flush(r);
 		check_outputs(r);
 		if (r->done_head || r->sig_pending || r->chld_pending || r->stop_pending)
 			continue;
@@ -697,6 +699,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	for (int i = 0; i < 4; i++)
 		r->out[i] = (struct outq){ .w.fd = -1, .fd = -1 };
 	note_inherited(r);
+	keeper_start(r); /* without it the run goes on; only a crash is not covered */
 #ifdef PR_SET_CHILD_SUBREAPER
 	int was_reaper = 0;
 	prctl(PR_GET_CHILD_SUBREAPER, &was_reaper);
@@ -744,6 +747,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		group_start(r, job->root);
 	}
 	loop(r);
+	keeper_stop(r);
 	close_pending(r);
 	streams_reap(r);
 	if (r->saved_kids) {
@@ -779,6 +783,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	*runp = r;
 	return 0;
 fail:
+	keeper_stop(r);
 	for (int i = GRPX_EVENTS; i >= GRPX_STDOUT; i--)
 		outq_close(r, &r->out[i]);
 	loop_close(r);

@@ -350,6 +350,24 @@ uint32_t feed_slot_take(struct feed *f);
 void feed_slot_give(struct feed *f, uint32_t slot);
 int feed_command(const struct feed *f, const struct grpx_node *t, uint32_t slot, char **out);
 
+/* --- keeper.c: a process that kills what grpx started if grpx dies --- */
+
+struct keeper {
+	int fd;                       /* the pipe to it, non-blocking; -1 */
+	pid_t pid;                    /* -1 */
+	int32_t *q;                   /* messages the pipe did not take yet */
+	size_t nq, capq;
+};
+/* Fork the keeper; 0 or an errno value (then the run goes on without). */
+int keeper_start(struct grpx_run *r);
+/* A process group grpx started / knows is gone. */
+void keeper_add(struct grpx_run *r, pid_t pgid);
+void keeper_del(struct grpx_run *r, pid_t pgid);
+/* Send what waits. */
+void keeper_flush(struct grpx_run *r);
+/* The run is over: the keeper exits, killing nothing; reaped. */
+void keeper_stop(struct grpx_run *r);
+
 /* --- retry.c: attempts --- */
 
 /* The wait before the attempt after `attempt`, from n's backoff (the
@@ -414,6 +432,7 @@ struct grpx_run {
 	int64_t out_deadline;         /* run clock: past it, output still queued is dropped */
 	int64_t sweep_at;             /* run clock: escapees get SIGKILL from then on */
 	const char *input_error;      /* an ad-hoc input unfit to run (feed.c owns it) */
+	struct keeper keeper;
 	pid_t *inherit;               /* children we had before the run: not ours */
 	size_t ninherit;
 	bool no_grace;                /* a second SIGINT: kill at once */

@@ -62,6 +62,13 @@ static struct grpx_node *queue_pop(struct grpx_run *r, enum queue_id which)
 
 /* --- process groups --- */
 
+/* t's process group is gone (or killed for good): forget it. */
+static void pg_forget(struct grpx_run *r, struct grpx_node *t)
+{
+	keeper_del(r, t->pgid);
+	t->pgid = -1;
+}
+
 static bool pg_alive(pid_t pgid)
 {
 	return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM);
@@ -194,6 +201,8 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 		kill(-t->pgid, SIGKILL);
 		err = ENOMEM;
 	}
+	if (!err)
+		keeper_add(r, t->pgid);
 	if (err) {
 		t->errnum = err;
 		t->status = GRPX_ERROR;
@@ -281,7 +290,7 @@ void task_drain_scan(struct grpx_run *r)
 	while (*pp) {
 		struct grpx_node *t = *pp;
 		if (t->pgid > 0 && !pg_alive(t->pgid))
-			t->pgid = -1;
+			pg_forget(r, t);
 		if (t->pgid < 0 && !streams_open_pipes(t)) {
 			*pp = t->q_next;
 			t->q_next = NULL;
@@ -314,7 +323,7 @@ static void t_exited(struct grpx_run *r, struct grpx_node *t)
 			}
 		}
 	} else {
-		t->pgid = -1;
+		pg_forget(r, t);
 		if (!streams_open_pipes(t)) {
 			attempt_over(r, t);
 			return;
@@ -410,7 +419,7 @@ static void t_kill(struct grpx_run *r, struct grpx_node *t)
 static void t_drain_kill(struct grpx_run *r, struct grpx_node *t)
 {
 	task_kill(r, t);
-	t->pgid = -1;
+	pg_forget(r, t);
 	drain_remove(r, t);
 	attempt_over(r, t);
 }
