@@ -74,6 +74,8 @@ void close_late(struct grpx_run *r, int *fd)
 
 static void close_pending(struct grpx_run *r)
 {
+	if (r->nlate)
+		r->freed++;
 	while (r->nlate > 0)
 		close(r->late[--r->nlate]);
 }
@@ -732,6 +734,9 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		goto fail;
 	}
 	r->outcome = GRPX_RUN_OK;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		r->fd_limit = rl.rlim_cur;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
 	int64_t timeout = o->timeout_ms >= 0 ? o->timeout_ms : job->root->timeout_ms;

@@ -14,6 +14,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "heap.h"
@@ -277,8 +278,9 @@ enum task_state {
 
 enum task_event { E_CANCEL, E_DEADLINE, E_WAKE, E_EXIT, E_DRAINED, E_N };
 
-/* The queues a task can wait in. */
-enum queue_id { Q_NONE, Q_JOBS, Q_TTY };
+/* The queues a task can wait in: a --jobs slot, the terminal, descriptors
+ * or processes. */
+enum queue_id { Q_NONE, Q_JOBS, Q_TTY, Q_RES };
 
 struct queue {
 	struct grpx_node *head, *tail;
@@ -404,7 +406,9 @@ struct grpx_run {
 	struct pidmap pids;
 	long tasks_running;           /* against o->jobs */
 	uint32_t ncpu;                /* the default limit of sized groups */
-	struct queue q[3];            /* by enum queue_id */
+	struct queue q[4];            /* by enum queue_id */
+	uint64_t freed, freed_seen;   /* descriptors or processes freed (task ends, closes) */
+	rlim_t fd_limit;              /* RLIMIT_NOFILE's soft limit, 0: unknown */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
 	struct grpx_node *drain;      /* tasks in T_DRAIN (through q_next) */
 	int devnull;

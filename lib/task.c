@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +121,7 @@ static void task_stop(struct grpx_run *r, struct grpx_node *t)
 static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 {
 	r->tasks_running--;
+	r->freed++;
 	if (t->jslot) {
 		feed_slot_give(t->up->grp->feed, t->jslot);
 		t->jslot = 0;
@@ -157,12 +160,55 @@ static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 	node_ended(r, t);
 }
 
+/*
+ * Out of descriptors or processes for now?  The lowest free descriptor
+ * tells how many are in use (they are handed out lowest first); a task
+ * needs a few at once (its pipes, stdin, a spool), and output waiting to
+ * be written needs some too.
+ */
+static bool fds_tight(const struct grpx_run *r)
+{
+	int fd = fcntl(r->devnull, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE;
+	close(fd);
+	return r->fd_limit > 0 && (rlim_t)fd + 16 > r->fd_limit;
+}
+
+/* A resource error that others may free: the task waits for them. */
+static bool may_wait(const struct grpx_run *r, int err)
+{
+	if (err != EMFILE && err != ENFILE && err != EAGAIN)
+		return false;
+	if (r->tasks_running > 0 || r->drain)
+		return true; /* a task ending frees its descriptors and its process */
+	for (int i = GRPX_STDOUT; i <= GRPX_EVENTS; i++)
+		if (!outq_idle(&r->out[i]))
+			return true; /* spools waiting to be written free theirs */
+	return false;
+}
+
+static void task_spawn(struct grpx_run *r, struct grpx_node *t);
+
+/* Park t until something frees descriptors or processes (task_pump). */
+static bool wait_resources(struct grpx_run *r, struct grpx_node *t, int err)
+{
+	if (!may_wait(r, err))
+		return false;
+	t->state = T_QUEUED;
+	queue_push(r, Q_RES, t);
+	return true;
+}
+
 static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 {
 	int fds[3] = { -1, -1, -1 };
 	bool own_in = false;
 	int err;
 
+	if (fds_tight(r) && wait_resources(r, t, EMFILE))
+		return;
 	r->tasks_running++;
 	t->attempt++;
 	if (t->stdin_inherit)
@@ -196,6 +242,30 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 	streams_started(t);
 	if (own_in)
 		close(fds[0]);
+	bool later = false;
+	if ((err == EMFILE || err == ENFILE || err == EAGAIN) && t->errwhat == EW_SPAWN) {
+		r->tasks_running--; /* may the others free what it lacks? */
+		later = may_wait(r, err);
+		r->tasks_running++;
+	}
+	if (later) { /* not now: undo this attempt's start and wait */
+		streams_finish(r, t);
+		streams_end(r, t, false);
+		close_late(r, &t->out_fd);
+		r->tasks_running--;
+		t->attempt--;
+		if (t->retries && t->nlog)
+			t->nlog--;
+		if (t->jslot) {
+			feed_slot_give(t->up->grp->feed, t->jslot);
+			t->jslot = 0;
+		}
+		if (r->tty_holder == t)
+			r->tty_holder = NULL;
+		t->status = GRPX_PENDING;
+		wait_resources(r, t, err);
+		return;
+	}
 	if (!err && pid_put(&r->pids, t->pid, t) < 0) {
 		/* Untracked we could not reap it in order: stop it now. */
 		kill(-t->pgid, SIGKILL);
@@ -255,6 +325,17 @@ void task_pump(struct grpx_run *r)
 {
 	if (r->sig_pending)
 		return; /* a signal waits to be acted on: start nothing before it */
+	if (r->q[Q_RES].head && r->freed != r->freed_seen) {
+		/* something freed descriptors or a process: try those that wait */
+		r->freed_seen = r->freed;
+		struct grpx_node *last = r->q[Q_RES].tail;
+		for (struct grpx_node *t; (t = queue_pop(r, Q_RES));) {
+			if (still_wanted(r, t))
+				task_spawn(r, t);
+			if (t == last)
+				break;
+		}
+	}
 	while (!r->tty_holder && r->q[Q_TTY].head) {
 		struct grpx_node *t = queue_pop(r, Q_TTY);
 		if (still_wanted(r, t))
