@@ -310,7 +310,6 @@ static int run_job(struct cli *c, struct grpx_job *job)
 		return 1;
 	}
 	/* the reports first: nothing below may keep them from being written */
-	failed |= write_report("report", c->report, grpx_report_json, run);
 	failed |= write_report("JUnit report", c->junit, grpx_report_junit, run);
 	failed |= write_report("trace", c->trace, grpx_report_trace, run);
 	int sig = grpx_run_signal(run), werr = grpx_run_stream_error(run, GRPX_STDOUT);
@@ -327,6 +326,10 @@ static int run_job(struct cli *c, struct grpx_job *job)
 		close(c->o.events_fd);
 	code = c->exit_code_mode ? grpx_run_cause_code(run) : grpx_run_exit_code(run);
 	if (failed && code == 0)
+		code = 1;
+	/* the JSON report last: its exit_code is the status we exit with */
+	grpx_run_set_exit_code(run, code);
+	if (write_report("report", c->report, grpx_report_json, run) < 0 && code == 0)
 		code = 1;
 	grpx_run_free(run);
 	if (sig) { /* die by the same signal, so our parent sees it */
