@@ -279,7 +279,7 @@ const char *grpx_signal_name(int sig);
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);
-/* "2s", "1m30s", "250ms": the shortest exact form. */
+/* "2s", "1.5s", "1m30s", "250ms": as people write them, exact (parses back). */
 void grpx_format_duration(int64_t ms, char *buf, size_t len);
 
 #endif
