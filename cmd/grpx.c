@@ -88,6 +88,9 @@ static long parse_num(const char *opt, const char *s, long min)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
+	if (end != s && !*end && v > 0 && (errno == ERANGE || v > (long)UINT32_MAX))
+		die_usage("number '%s' for %s is too large (at most %lu)", s, opt,
+			  (unsigned long)UINT32_MAX); /* as the job file */
 	if (errno || end == s || *end || v < min)
 		die_usage("invalid number '%s' for %s", s, opt);
 	return v;
@@ -245,8 +248,8 @@ static struct grpx_job *load_or_die(const char *path)
 					d.v[i].col, d.v[i].msg);
 			else
 				fprintf(stderr, "grpx: %s: %s\n", d.v[i].file, d.v[i].msg);
-		if (d.n == 0)
-			fprintf(stderr, "grpx: cannot load '%s'\n", path);
+		if (d.n == 0) /* every problem is a diagnostic, unless memory ran out for it */
+			fprintf(stderr, "grpx: cannot load '%s': out of memory\n", path);
 		grpx_diags_free(&d);
 		exit(2);
 	}
@@ -484,7 +487,7 @@ int main(int argc, char **argv)
 		(c.paths ? grpx_job_paths : grpx_job_plan)(job, stdout);
 	} else {
 		for (int i = first + 1; i < argc; i++)
-			if (!grpx_job_find(job, argv[i])) {
+			if (!*argv[i] || !grpx_job_find(job, argv[i])) { /* "": the root, no node */
 				grpx_job_free(job);
 				die_usage("no node '%s' in '%s'", argv[i], argv[first]);
 			}
