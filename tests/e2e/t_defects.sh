@@ -399,7 +399,11 @@ EOF
 echo $? >>"$T/d14.rc"'
 	expect_eq "D14 no /proc: both readers see every line" "100000 100000 " \
 		"$(tr -s ' \n' ' ' <"$T/d14.out" | sed 's/^ //')"
-	expect_eq "D14 no /proc: exits" "0 0 " "$(tr '\n' ' ' <"$T/d14.rc")"
+	if [ -z "$ASAN" ]; then
+		expect_eq "D14 no /proc: exits" "0 0 " "$(tr '\n' ' ' <"$T/d14.rc")"
+	else # LeakSanitizer needs /proc, and reads ASAN_OPTIONS from it
+		note "D14 exits not checked under ASan: $(tr '\n' ' ' <"$T/d14.rc")"
+	fi
 	sleep 1.7
 	check "D14 no /proc: what stayed in the task's process group was killed" test ! -e "$T/d14.esc"
 	# A descendant that left its process group (setsid) cannot be found
