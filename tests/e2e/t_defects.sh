@@ -298,7 +298,8 @@ for sig in QUIT USR1; do
 done
 rm -f "$T"/q*.pid "$T/d7.json"
 ( ulimit -S -f 100; exec "$GRPX" sized --report "$T/d7.json" \
-	'ulimit -S -f unlimited; head -c 200000 /dev/zero' "echo \$\$ > $T/q1.pid; exec sleep 20" \
+	"ulimit -S -f unlimited; while [ ! -s $T/q1.pid ]; do sleep 0.01; done; head -c 200000 /dev/zero" \
+	"echo \$\$ > $T/q1.pid; exec sleep 20" \
 	>"$T/d7.out" 2>/dev/null </dev/null )
 RC=$?
 expect_eq "D7 SIGXFSZ: grpx dies by it" 153 "$RC"
