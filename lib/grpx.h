@@ -280,13 +280,22 @@ int grpx_run_stream_error(const struct grpx_run *r, int stream);
 int grpx_run_exit_code(const struct grpx_run *r); /* as a shell shows it */
 /* With -x: the one cause's own status, else grpx_run_exit_code(). */
 int grpx_run_cause_code(const struct grpx_run *r);
+/* The status the caller will exit with, when it is not grpx_run_exit_code()
+ * (-x, a file that could not be written): the JSON report's exit_code. */
+void grpx_run_set_exit_code(struct grpx_run *r, int code);
 size_t grpx_run_nerrors(const struct grpx_run *r);
 /* The i-th cause in arrival order; *msg is owned by the run. */
 const char *grpx_run_error(const struct grpx_run *r, size_t i,
 			   const char **msg);
-/* Write the JSON report atomically (temp file + rename). */
+/*
+ * The run's files, each written whole when the run has ended: atomically
+ * (temp file + rename) when `path` is a regular file or does not exist,
+ * through grpx's own descriptor when it names its stdout or stderr, and in
+ * place otherwise (a FIFO, a device; a symlink is followed).  0, or -1
+ * with errno.  The JSON report (SPEC section 6):
+ */
 int grpx_report_json(const struct grpx_run *r, const char *path);
-/* JUnit XML: a testsuite per group, a testcase per task (atomically). */
+/* JUnit XML: a testsuite per group, a testcase per task. */
 int grpx_report_junit(const struct grpx_run *r, const char *path);
 /* Chrome Trace Event JSON: one complete event per task attempt. */
 int grpx_report_trace(const struct grpx_run *r, const char *path);
@@ -301,7 +310,7 @@ const char *grpx_signal_name(int sig);
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);
-/* "2s", "1m30s", "250ms": the shortest exact form. */
+/* "2s", "1.5s", "1m30s", "250ms": as people write them, exact (parses back). */
 void grpx_format_duration(int64_t ms, char *buf, size_t len);
 
 #endif

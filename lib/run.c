@@ -857,6 +857,12 @@ int grpx_run_exit_code(const struct grpx_run *r)
 	}
 }
 
+void grpx_run_set_exit_code(struct grpx_run *r, int code)
+{
+	r->exit_set = true;
+	r->exit_final = code;
+}
+
 int grpx_run_cause_code(const struct grpx_run *r)
 {
 	if (r->outcome != GRPX_RUN_FAILED || r->nerrs != 1)

@@ -452,6 +452,8 @@ struct grpx_run {
 	struct tio *dead_io;          /* streams_end(): freed after the turn */
 	struct rec *recs;             /* o->record_attempts */
 	size_t nrecs, caprecs;
+	bool exit_set;                /* grpx_run_set_exit_code() was called */
+	int exit_final;               /* ...with this: the report's exit_code */
 };
 
 /* Emit a live event (and its --events line). */
@@ -473,10 +475,16 @@ void run_interrupt(struct grpx_run *r, int sig);
 /* The grace of n: its own, or inherited, or --grace, or 2 s. */
 int64_t grace_of(const struct grpx_run *r, const struct grpx_node *n);
 /* report.c */
+/* Length of the valid UTF-8 sequence at s (at most n bytes): 1 to 4, or 0
+ * (a stray byte, an overlong form, a surrogate, past U+10FFFF). */
+size_t utf8_len(const unsigned char *s, size_t n);
+/* A JSON string, always valid UTF-8 (what is not becomes U+FFFD). */
 void json_str(FILE *f, const char *s);
 void event_write(FILE *f, const struct grpx_event *e);
-/* Open a temp file beside `path`; atomic_commit() renames it there. */
-FILE *atomic_open(const char *path, char *tmp, size_t tmplen);
-int atomic_commit(FILE *f, const char *tmp, const char *path);
+/* outfile.c: write a whole file at `path` with fill(f, arg): atomically
+ * (temp file + rename) when it is a regular file or nothing, through our
+ * own descriptor when it is our stdout/stderr, else in place (a FIFO, a
+ * device).  0, or -1 with errno (also when a write failed). */
+int outfile_write(const char *path, void (*fill)(FILE *f, const void *arg), const void *arg);
 
 #endif
