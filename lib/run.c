@@ -305,6 +305,7 @@ static void job_stop(struct grpx_run *r)
 	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	task_tty_take(r); /* the shell gets its terminal back while we are stopped */
 	for (size_t i = 0; i < r->pids.cap; i++)
 		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
 			kill(-r->pids.v[i]->pgid, SIGSTOP);
@@ -318,6 +319,8 @@ static void job_stop(struct grpx_run *r)
 	for (struct grpx_node *t = r->drain; t; t = t->q_next)
 		if (t->pgid > 0)
 			kill(-t->pgid, SIGCONT);
+	if (r->tty_holder)
+		task_tty_give(r, r->tty_holder);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	r->loop.stopped_us += (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
 }
@@ -708,7 +711,9 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
 	grpx_signals(&r->loop.caught);
-	sigprocmask(SIG_BLOCK, &r->loop.caught, &r->loop.old_mask);
+	sigset_t block = r->loop.caught;
+	sigaddset(&block, SIGTTOU); /* handing the terminal back from the background */
+	sigprocmask(SIG_BLOCK, &block, &r->loop.old_mask);
 	sigaction(SIGPIPE, &ign, &oldpipe);
 	/* an inherited SIG_IGN would have the kernel reap our children */
 	sigaction(SIGCHLD, &dfl, &oldchld);

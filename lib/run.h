@@ -245,6 +245,7 @@ struct pidmap {
 };
 int pid_put(struct pidmap *m, pid_t pid, struct grpx_node *t); /* -1: no memory */
 struct grpx_node *pid_take(struct pidmap *m, pid_t pid);       /* NULL: not ours */
+struct grpx_node *pid_get(const struct pidmap *m, pid_t pid);  /* and keep it */
 void pidmap_free(struct pidmap *m);
 
 /* --- spawn.c, command.c: starting a task --- */
@@ -296,6 +297,10 @@ void task_pump(struct grpx_run *r);
 void task_reap(struct grpx_run *r);
 /* Tasks in T_DRAIN whose group emptied and pipes closed are over. */
 void task_drain_scan(struct grpx_run *r);
+/* The terminal: hand it to t's process group (t reads it), or take it
+ * back; both only when grpx is the terminal's foreground. */
+void task_tty_give(struct grpx_run *r, struct grpx_node *t);
+void task_tty_take(struct grpx_run *r);
 /* Second SIGINT: SIGKILL every running task now. */
 void task_kill_now(struct grpx_run *r, struct grpx_node *t);
 void queue_remove(struct grpx_run *r, struct grpx_node *t);
@@ -410,6 +415,7 @@ struct grpx_run {
 	uint64_t freed, freed_seen;   /* descriptors or processes freed (task ends, closes) */
 	rlim_t fd_limit;              /* RLIMIT_NOFILE's soft limit, 0: unknown */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
+	bool tty_given;               /* the terminal is its foreground group now */
 	struct grpx_node *drain;      /* tasks in T_DRAIN (through q_next) */
 	int devnull;
 	/* output (output.c, outq.c) */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -115,6 +116,26 @@ static void task_stop(struct grpx_run *r, struct grpx_node *t)
 	timer_after(r, t, TM_DEADLINE, grace_of(r, t));
 }
 
+/* --- the terminal --- */
+
+void task_tty_give(struct grpx_run *r, struct grpx_node *t)
+{
+	if (t->pgid <= 0)
+		return;
+	if (!r->tty_given && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() &&
+	    tcsetpgrp(STDIN_FILENO, t->pgid) == 0)
+		r->tty_given = true;
+	/* it may have tried to read before it was the foreground: SIGTTIN */
+	kill(-t->pgid, SIGCONT);
+}
+
+void task_tty_take(struct grpx_run *r)
+{
+	/* SIGTTOU is blocked for the run: a background group may do this */
+	if (r->tty_given && tcsetpgrp(STDIN_FILENO, getpgrp()) == 0)
+		r->tty_given = false;
+}
+
 /* --- an attempt --- */
 
 /* One attempt of task t is over: retry it, or end it. */
@@ -138,8 +159,10 @@ static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 		a->end_ms = rel_ms(r);
 	}
 	trace_record(r, t);
-	if (r->tty_holder == t)
+	if (r->tty_holder == t) {
+		task_tty_take(r);
 		r->tty_holder = NULL;
+	}
 	run_event(r, (struct grpx_event){ .kind = GRPX_EV_EXIT, .node = t, .exit_code = t->exit_code,
 					  .signal = t->signal, .status = t->status });
 	bool again = !r->signal && !t->up->verdict && t->retries &&
@@ -283,6 +306,8 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 	}
 	if (t->timeout_ms >= 0)
 		timer_after(r, t, TM_DEADLINE, t->timeout_ms);
+	if (t->stdin_inherit)
+		task_tty_give(r, t); /* it reads what the user types (D6) */
 	run_event(r, (struct grpx_event){ .kind = GRPX_EV_START, .node = t, .pid = t->pid });
 }
 
@@ -421,11 +446,22 @@ void task_reap(struct grpx_run *r)
 {
 	for (;;) {
 		int st;
-		pid_t pid = waitpid(-1, &st, WNOHANG);
+		pid_t pid = waitpid(-1, &st, WNOHANG | WUNTRACED);
 		if (pid < 0 && errno == EINTR)
 			continue;
 		if (pid <= 0)
 			break;
+		if (WIFSTOPPED(st)) {
+			struct grpx_node *s = pid_get(&r->pids, pid);
+			int sig = WSTOPSIG(st);
+			if (s && s == r->tty_holder && sig == SIGTSTP)
+				r->stop_pending = true; /* Ctrl-Z in the task: stop the whole run */
+			else if (s && !r->tty_holder && (sig == SIGTTIN || sig == SIGTTOU)) {
+				r->tty_holder = s; /* a prompt (sudo, ssh): it gets the terminal */
+				task_tty_give(r, s);
+			}
+			continue;
+		}
 		struct grpx_node *t = pid_take(&r->pids, pid);
 		if (!t)
 			continue; /* a descendant that escaped its group, inherited */

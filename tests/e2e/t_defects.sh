@@ -274,8 +274,8 @@ fi
 
 # ---------------------------------------------------------------- D6
 section D6
-# stdin: inherit on a terminal (SIGTTIN): the lead's part of issue 16
-# (terminal foreground); covered by its own test, not here.
+# stdin: inherit on a terminal (SIGTTIN): needs a real terminal, so it
+# is tested in t_tty.sh ("stdin: inherit on a terminal").
 
 # ---------------------------------------------------------------- D7
 section D7
@@ -308,8 +308,37 @@ expect_gone "D7 SIGXFSZ: sleep gone" "$T/q1.pid"
 
 # ---------------------------------------------------------------- D8
 section D8
-# Signals while commands are read from stdin: the lead's part (issue 12,
-# input streaming); covered by its own test, not here.
+# Signals while commands are read from stdin were held until stdin closed,
+# and with no command read grpx exited 0 with no report.  FAILED ON e85e195.
+# (t_fanout.sh has more: templates from stdin, streaming.)
+rm -f "$T/d8.json"
+set -m
+{ sleep 3; } | "$GRPX" sized --report "$T/d8.json" >/dev/null 2>&1 &
+gp=$!
+set +m
+BG_PIDS="$BG_PIDS $gp"
+sleep 0.5
+t0=$(now)
+kill -TERM "$gp"
+wait_pid "$gp" 10
+expect_lt "D8 SIGTERM while stdin is read: acted on at once" "$(since "$t0")" 2
+wait "$gp"
+expect_eq "D8 SIGTERM while stdin is read: dies by it" 143 "$?"
+expect_eq "D8 SIGTERM while stdin is read: report interrupted" interrupted "$(json "$T/d8.json" .status)"
+rm -f "$T/d8.json"
+set -m
+{ echo 'echo ran'; sleep 5; } | "$GRPX" sized --report "$T/d8.json" >"$T/d8.out" 2>/dev/null &
+gp=$!
+set +m
+BG_PIDS="$BG_PIDS $gp"
+wait_for "$T/d8.out" 10
+t0=$(now)
+kill -INT "$gp"
+wait_pid "$gp" 10
+expect_lt "D8 SIGINT after a command ran, stdin still open: at once" "$(since "$t0")" 2
+wait "$gp"
+expect_eq "D8 SIGINT after a command ran: dies by SIGINT" 130 "$?"
+expect_eq "D8: the command ran first, as soon as it was read" ran "$(cat "$T/d8.out")"
 
 # ---------------------------------------------------------------- D9
 section D9
