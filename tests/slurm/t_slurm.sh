@@ -148,6 +148,8 @@ check "three stages, three jobs" [ "$(awk '{ split($2, j, "."); print j[1] }' wa
 
 # --- a race: the loser's step gets SIGTERM through Slurm and is gone within the grace ---
 # (The steps run on this host, in this folder: their pid files are here.)
+# The winner ends once the loser has set its trap and written its pid (or
+# after 60 s): a step can take seconds to start on a busy machine.
 cat >race.yaml <<'EOF'
 runner: {slurm: {args: []}}
 grace: 10s
@@ -155,7 +157,7 @@ groups:
   - name: r
     mode: race
     tasks:
-      - {name: win, run: "sleep 1; echo won"}
+      - {name: win, run: "i=0; while [ ! -s race-sleep.pid ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo won"}
       - {name: lose, run: "trap 'echo loser got TERM >&2; exit 9' TERM; sleep 300 & echo $! > race-sleep.pid; wait"}
 EOF
 "$GRPX" run -o grouped --report race.json race.yaml >race.out 2>race.err
@@ -181,7 +183,7 @@ groups:
   - name: r
     mode: race
     tasks:
-      - {name: win, run: "sleep 1; echo won"}
+      - {name: win, run: "i=0; while [ ! -s stubborn.pid ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo won"}
       - {name: lose, run: "trap '' TERM; echo $$ > stubborn.pid; exec sleep 300"}
 EOF
 "$GRPX" run -q --report stubborn.json stubborn.yaml
