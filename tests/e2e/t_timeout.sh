@@ -100,7 +100,7 @@ expect_ge "--grace 300ms: not killed before it (ms after SIGTERM)" "$after_term"
 expect_time_lt "--grace 300ms honoured (the default would be 2 s)" "$after_term" 1500
 
 # a node with its own grace keeps it under --grace; the others take --grace
-cat >"$T/grace.yaml" <<'EOF'
+cat >"$T/grace.yaml" <<EOF
 grace: 20s
 groups:
   - name: g
