@@ -256,10 +256,20 @@ void grpx_signals(sigset_t *set);
 
 /*
  * Run a job.  Returns 0 with *runp set (whatever the outcome), or -1 with
- * errno set when the run could not be set up at all.  While it runs, the
- * signals of grpx_signals() are blocked and handled by the event loop,
- * SIGPIPE is ignored, and grpx is a child subreaper; the caller's mask and
- * dispositions are restored before it returns.
+ * errno set when the run could not be set up at all.
+ *
+ * What a run changes in the process, all of it restored before it returns:
+ * the signals of grpx_signals() and SIGTTOU are blocked (taken through a
+ * signalfd), SIGPIPE is ignored and SIGCHLD set to its default (an
+ * inherited SIG_IGN would have the kernel reap the tasks), and the process
+ * is a child subreaper.  It forks one helper, the keeper (it kills the
+ * tasks if this process dies), and reaps it before returning.  It reaps
+ * its own children only, and the end-of-run sweep never signals a child
+ * the process had before the run.  It does not touch the caller's
+ * descriptors (the caller makes its own close-on-exec, as cmd/grpx.c does:
+ * the tasks inherit fds 0, 1 and 2 only when the caller's others are) nor
+ * its resource limits: a task that cannot start for lack of descriptors
+ * or processes waits until others free them.
  */
 int grpx_run(struct grpx_job *job, const struct grpx_opts *o,
 	     struct grpx_run **runp);

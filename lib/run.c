@@ -298,6 +298,17 @@ void run_interrupt(struct grpx_run *r, int sig)
 		group_decide(r, r->job->root, GRPX_CANCELED, WHY_INTERRUPTED, NULL);
 }
 
+/* sig to the process group of every task that may have members. */
+static void signal_groups(struct grpx_run *r, int sig)
+{
+	for (size_t i = 0; i < r->pids.cap; i++)
+		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
+			kill(-r->pids.v[i]->pgid, sig);
+	for (struct grpx_node *t = r->drain; t; t = t->q_next)
+		if (t->pgid > 0)
+			kill(-t->pgid, sig);
+}
+
 /* Stop every task's process group, then ourselves; on SIGCONT resume
  * them, and let the time stopped not count (the run clock skips it). */
 static void job_stop(struct grpx_run *r)
@@ -306,19 +317,9 @@ static void job_stop(struct grpx_run *r)
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	task_tty_take(r); /* the shell gets its terminal back while we are stopped */
-	for (size_t i = 0; i < r->pids.cap; i++)
-		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
-			kill(-r->pids.v[i]->pgid, SIGSTOP);
-	for (struct grpx_node *t = r->drain; t; t = t->q_next)
-		if (t->pgid > 0)
-			kill(-t->pgid, SIGSTOP);
+	signal_groups(r, SIGSTOP);
 	kill(getpid(), SIGSTOP);
-	for (size_t i = 0; i < r->pids.cap; i++)
-		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
-			kill(-r->pids.v[i]->pgid, SIGCONT);
-	for (struct grpx_node *t = r->drain; t; t = t->q_next)
-		if (t->pgid > 0)
-			kill(-t->pgid, SIGCONT);
+	signal_groups(r, SIGCONT);
 	if (r->tty_holder)
 		task_tty_give(r, r->tty_holder);
 	clock_gettime(CLOCK_MONOTONIC, &b);
