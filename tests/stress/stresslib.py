@@ -415,6 +415,7 @@ def argparser(desc, runs, par):
     ap.add_argument("--keep", default=None,
                     help="folder for the failures' reproductions (default: $TMPDIR/grpx-stress-keep)")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per run")
+    ap.add_argument("--keep-all", action="store_true", help="keep every run's folder, passed or not")
     ap.add_argument("--without", action="append", default=[], choices=["limit-due"],
                     help="steer the random jobs around a known bug: limit-due: no limit on a group "
                          "with stagger or schedule delays (busy loop, F1)")
@@ -463,13 +464,17 @@ class Harness:
                 else:
                     self.notes[f"ignored ({rx})"] = self.notes.get(f"ignored ({rx})", 0) + 1
             problems = kept
+            k = os.path.join(self.keep, f"{self.name}-{seed}")
             if not problems:
                 self.passed += 1
                 if self.args.verbose:
                     print(f"ok   seed {seed} {summary}", flush=True)
-                shutil.rmtree(d, ignore_errors=True)
+                if self.args.keep_all:
+                    shutil.rmtree(k, ignore_errors=True)
+                    shutil.move(d, k)
+                else:
+                    shutil.rmtree(d, ignore_errors=True)
                 return
-            k = os.path.join(self.keep, f"{self.name}-{seed}")
             shutil.rmtree(k, ignore_errors=True)
             shutil.move(d, k)
             with open(os.path.join(k, "cmd.sh"), "w") as f:
