@@ -509,10 +509,12 @@ static int adhoc(struct cli *c, int mode, int argc, char **argv)
 		c->adhoc.src = (char *const *const *)lists;
 		c->adhoc.nsrc = nsrc;
 		c->adhoc.stream = stream;
+		c->adhoc.read_input = stream >= 0;
 		c->adhoc.in_fd = stream >= 0 ? src[stream].fd : -1;
 		ncmd = 0;
 	} else if (ncmd == 0) {
-		c->adhoc.in_fd = STDIN_FILENO; /* commands, one a line */
+		c->adhoc.read_input = 1; /* commands, one a line */
+		c->adhoc.in_fd = STDIN_FILENO;
 	} else {
 		c->adhoc.stdin_stage = 1; /* `seq 5 | grpx waterfall 'sort -r' 'head -2'` */
 	}
@@ -568,7 +570,7 @@ int main(int argc, char **argv)
 	c.adhoc = (struct grpx_adhoc){ .limit = -1, .count = -1, .attempts = -1,
 				       .initial_ms = -1, .max_ms = -1, .on_error = -1,
 				       .stagger_ms = -1, .delay_ms = -1, .task_timeout_ms = -1,
-				       .stream = -1, .in_fd = -1 };
+				       .stream = -1 };
 	ensure_std_fds();
 	cloexec_inherited();
 	if (argc < 2)

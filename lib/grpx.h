@@ -112,8 +112,9 @@ struct grpx_adhoc {
 	const char *tpl;             /* borrowed; NULL: no template */
 	char *const *const *src;     /* borrowed; nsrc NULL-terminated lists (src[stream] unused) */
 	size_t nsrc;
-	int stream;                  /* the source read from in_fd, -1: none */
-	int in_fd;                   /* -1: no input read as the run goes */
+	int stream;                  /* with read_input: the source read from in_fd */
+	int read_input;              /* 0: nothing is read as the run goes */
+	int in_fd;                   /* with read_input: the fd (stdin is 0) */
 	int nul;
 	int stdin_stage;             /* waterfall: grpx's stdin is the first stage's */
 };
