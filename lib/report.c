@@ -96,7 +96,7 @@ static void write_selected(FILE *f, const struct grpx_node *g)
 
 static void write_node(FILE *f, const struct grpx_node *n, int depth)
 {
-	char why[512];
+	char why[512], key[KEY_HEX];
 
 	fputs("{\"path\": ", f);
 	json_str(f, n->path);
@@ -105,6 +105,8 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		json_str(f, n->name);
 	}
 	fprintf(f, ", \"kind\": \"%s\"", n->kind == NODE_TASK ? "task" : "group");
+	key_format(n->key, key);
+	fprintf(f, ", \"key\": \"%s\"", key);
 	if (n->kind == NODE_GROUP)
 		fprintf(f, ", \"mode\": \"%s\"", mode_name(n->mode));
 	if (n->run) {
@@ -120,6 +122,8 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		fputc(']', f);
 	}
 	fprintf(f, ", \"status\": \"%s\"", grpx_status_name((enum grpx_status)n->status));
+	if (n->resumed)
+		fputs(", \"resumed\": true", f);
 	if (grpx_node_reason(n, why, sizeof why) &&
 	    (n->status == GRPX_CANCELED || n->status == GRPX_SKIPPED)) {
 		fputs(", \"reason\": ", f);
@@ -255,6 +259,8 @@ void event_write(FILE *f, const struct grpx_event *e)
 	case GRPX_EV_EXIT:
 	case GRPX_EV_END:
 		fprintf(f, ", \"status\": \"%s\"", grpx_status_name(e->status));
+		if (e->kind == GRPX_EV_END && e->node->resumed)
+			fputs(", \"resumed\": true", f);
 		if (e->node->kind == NODE_TASK) {
 			fputs(", \"exit_code\": ", f);
 			json_int_or_null(f, e->exit_code, e->exit_code < 0);

@@ -116,6 +116,7 @@ void run_end_event(struct grpx_run *r, struct grpx_node *n)
 	run_event(r, (struct grpx_event){ .kind = GRPX_EV_END, .node = n, .status = n->status,
 					  .exit_code = n->exit_code, .signal = n->signal,
 					  .reason = grpx_node_reason(n, why, sizeof why) });
+	journal_end(r, n);
 }
 
 void run_cancel_event(struct grpx_run *r, struct grpx_node *n)
@@ -189,6 +190,7 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->err_head = n->err_tail = n->err_next = NULL;
 	n->q_next = n->pick_next = n->jq_prev = n->jq_next = NULL;
 	n->verdict = n->draining = n->kill_sent = n->slurm_down = n->counted = false;
+	n->resumed = false; /* n->resume, the mark, stays: it holds for every attempt */
 	n->retries = retries(n);
 	n->counts = n->retries || (n->kind == NODE_GROUP && mode_has(n->mode, M_ONE_CHILD));
 	n->held = n->retries || (up && (mode_has(up->mode, M_SELECTS) || up->held));
@@ -585,6 +587,8 @@ static void finish(struct grpx_run *r)
 {
 	if (r->outcome == GRPX_RUN_OK && r->job->root->status != GRPX_OK)
 		r->outcome = GRPX_RUN_FAILED;
+	if (r->outcome == GRPX_RUN_OK && r->journal_err) /* every line is written by now */
+		r->outcome = GRPX_RUN_FAILED;
 	collect_errors(r);
 	outq_status(r, &r->out[GRPX_STDERR], NULL, 0);
 	if (r->o->finish)
@@ -720,14 +724,18 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		goto fail;
 	}
 	node_init(job->root, NULL);
-	if (heap_reserve(&r->loop.heap, 2 * (size_t)job->nnodes) < 0) {
+	if (heap_reserve(&r->loop.heap, 2 * (size_t)job->nnodes) < 0 || job_keys(job->root) < 0) {
 		err = ENOMEM;
 		goto fail;
 	}
+	if ((err = journal_start(r)))
+		goto fail;
+	resume_mark(job->root, NULL); /* what a PATH run leaves out resumes nothing */
 	if (o->npaths && select_paths(r) < 0) {
 		err = errno;
 		goto fail;
 	}
+	resume_mark(job->root, o->resume);
 	r->outcome = GRPX_RUN_OK;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
@@ -770,6 +778,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	free(r->evbuf);
 	r->evf = NULL;
 	r->evbuf = NULL;
+	journal_close(r);
 	sigaction(SIGCHLD, &oldchld, NULL);
 	sigaction(SIGPIPE, &oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &r->loop.old_mask, NULL);
@@ -788,6 +797,7 @@ fail:
 		fclose(r->evf);
 	free(r->evbuf);
 	free(r->inherit);
+	journal_close(r);
 	sigaction(SIGCHLD, &oldchld, NULL);
 	sigaction(SIGPIPE, &oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &r->loop.old_mask, NULL);

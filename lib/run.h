@@ -399,6 +399,11 @@ struct grpx_run {
 	struct tio *dead_io;          /* streams_end(): freed after the turn */
 	struct rec *recs;             /* o->record_attempts */
 	size_t nrecs, caprecs;
+	/* --journal (journal.c) */
+	FILE *jf;                     /* a line is formatted here (open_memstream) */
+	char *jbuf;
+	size_t jlen;
+	int journal_err;              /* errno of the first failed write; then no more */
 };
 
 /* Emit a live event (and its --events line). */
@@ -417,6 +422,12 @@ void close_fd(int *fd);
 void run_interrupt(struct grpx_run *r, int sig);
 /* The grace of n: its own, or inherited, or --grace, or 2 s. */
 int64_t grace_of(const struct grpx_run *r, const struct grpx_node *n);
+/* journal.c: the run's --journal (o->journal_fd) */
+/* The "run" line; returns 0 or an errno value (no memory). */
+int journal_start(struct grpx_run *r);
+/* n's line, as it ends (every END event). */
+void journal_end(struct grpx_run *r, const struct grpx_node *n);
+void journal_close(struct grpx_run *r);
 /* report.c */
 void json_str(FILE *f, const char *s);
 void event_write(FILE *f, const struct grpx_event *e);

@@ -49,7 +49,7 @@ g plan --paths "$T/bad.yaml"
 expect_rc "plan --paths of an invalid file" 2
 expect_eq "plan --paths of an invalid file prints no path" "" "$(cat "$T/out")"
 g --help
-expect_match "usage names plan --paths" 'grpx plan \[--paths\] JOBFILE' "$(cat "$T/out")"
+expect_match "usage names plan --paths and --resume" 'grpx plan \[--paths\] \[--resume FILE\] JOBFILE' "$(cat "$T/out")"
 
 # sorted NAME WANT GOT: compare as sorted, space-separated sets
 sorted()
