@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -74,7 +73,6 @@ static void journal_put(struct grpx_run *r)
 int journal_start(struct grpx_run *r)
 {
 	char stamp[64];
-	struct tm tm;
 	char last = '\n';
 	off_t size;
 
@@ -87,12 +85,10 @@ int journal_start(struct grpx_run *r)
 	size = lseek(r->o->journal_fd, 0, SEEK_END);
 	if (size > 0 && pread(r->o->journal_fd, &last, 1, size - 1) != 1)
 		last = '\n';
-	gmtime_r(&r->loop.wall0.tv_sec, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	started_at(r, stamp, sizeof stamp);
 	fprintf(r->jf, "%s{\"event\": \"run\", \"file\": ", last == '\n' ? "" : "\n");
 	json_str(r->jf, r->job->file ? r->job->file : "");
-	fprintf(r->jf, ", \"started_at\": \"%s.%03ldZ\", \"version\": \"%s\"}\n", stamp,
-		r->loop.wall0.tv_nsec / 1000000, GRPX_VERSION);
+	fprintf(r->jf, ", \"started_at\": \"%s\", \"version\": \"%s\"}\n", stamp, GRPX_VERSION);
 	journal_put(r);
 	return 0;
 }

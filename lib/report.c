@@ -171,6 +171,16 @@ static const char *outcome_name(int o)
 	return names[o];
 }
 
+void started_at(const struct grpx_run *r, char *buf, size_t len)
+{
+	struct tm tm;
+	char day[48];
+
+	gmtime_r(&r->loop.wall0.tv_sec, &tm);
+	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", day, r->loop.wall0.tv_nsec / 1000000);
+}
+
 FILE *atomic_open(const char *path, char *tmp, size_t tmplen)
 {
 	FILE *f;
@@ -215,18 +225,15 @@ int grpx_report_json(const struct grpx_run *run, const char *path)
 {
 	const struct grpx_run *r = run;
 	char tmp[4096], stamp[64];
-	struct tm tm;
 	FILE *f = atomic_open(path, tmp, sizeof tmp);
 
 	if (!f)
 		return -1;
-	gmtime_r(&r->loop.wall0.tv_sec, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	started_at(r, stamp, sizeof stamp);
 	fputs("{\"version\": 1, \"file\": ", f);
 	json_str(f, r->job->file ? r->job->file : "");
-	fprintf(f, ", \"status\": \"%s\", \"exit_code\": %d, \"started_at\": \"%s.%03ldZ\"",
-		outcome_name(r->outcome), grpx_run_exit_code(run), stamp,
-		r->loop.wall0.tv_nsec / 1000000);
+	fprintf(f, ", \"status\": \"%s\", \"exit_code\": %d, \"started_at\": \"%s\"",
+		outcome_name(r->outcome), grpx_run_exit_code(run), stamp);
 	fputs(", \"duration_ms\": ", f);
 	json_ms(f, r->job->root->end_ms >= 0 ? r->job->root->end_ms : 0);
 	fputs(", \"errors\": [", f);

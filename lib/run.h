@@ -430,6 +430,8 @@ void journal_end(struct grpx_run *r, const struct grpx_node *n);
 void journal_close(struct grpx_run *r);
 /* report.c */
 void json_str(FILE *f, const char *s);
+/* When the run started, ISO-8601 UTC with milliseconds ("...T10:00:00.123Z"). */
+void started_at(const struct grpx_run *r, char *buf, size_t len);
 void event_write(FILE *f, const struct grpx_event *e);
 /* Open a temp file beside `path`; atomic_commit() renames it there. */
 FILE *atomic_open(const char *path, char *tmp, size_t tmplen);
