@@ -194,12 +194,15 @@ static int journal(struct grpx_resume *rs, struct jdoc *d, size_t size, const ch
 			continue; /* a blank line */
 		jdoc_clear(d);
 		uint32_t o = jparse(d, p, len, &used);
-		if (!o || used != len) {
-			why = !o ? d->err : "text after the JSON object";
-			/* cut by a kill: the end of the file, or the end of a
-			 * run that the next grpx ended with a newline */
+		if (!o) {
+			why = d->err;
+			/* cut by a kill (what it holds is no whole value): the
+			 * end of the file, or the end of a run that the next
+			 * grpx ended with a newline */
 			if (!nl || (next < end && run_line(d, next, end)))
 				continue;
+		} else if (used != len) {
+			why = "text after the JSON object";
 		} else if (d->v[o].type != J_OBJ) {
 			why = "not a JSON object";
 		} else {
