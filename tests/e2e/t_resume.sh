@@ -234,7 +234,7 @@ groups:
   - name: fetch
     mode: race
     tasks:
-      - {name: fast, run: 'echo fast >> $T/r/runs/fast; while [ ! -e $T/r/runs/slow ]; do sleep 0.05; done; echo FAST'}
+      - {name: fast, run: 'echo fast >> $T/r/runs/fast; while [ ! -s $T/r/runs/slow ]; do sleep 0.05; done; echo FAST'}
       - {name: slow, run: 'echo slow >> $T/r/runs/slow; sleep 30'}
   - name: pick
     mode: race
@@ -243,7 +243,7 @@ groups:
         mode: errgroup
         tasks:
           - {name: x, run: 'echo x >> $T/r/runs/x'}
-          - {name: y, run: 'echo y >> $T/r/runs/y; while [ ! -e $T/r/runs/x ]; do sleep 0.05; done; test -e $T/r/fixed'}
+          - {name: y, run: 'echo y >> $T/r/runs/y; while [ ! -s $T/r/runs/x ]; do sleep 0.05; done; test -e $T/r/fixed'}
   - name: after
     mode: sized
     tasks:
@@ -301,7 +301,7 @@ mkdir -p "$T/k/runs"
 		echo "      - {name: a$i, run: 'echo a$i >> $T/k/runs/a$i'}"
 	done
 	for i in 1 2 3; do
-		echo "      - {name: b$i, run: 'echo \$\$ >> $T/k/b.pid; echo b$i >> $T/k/runs/b$i; while [ ! -e $T/k/gate ]; do sleep 0.05; done'}"
+		echo "      - {name: b$i, run: 'echo b$i >> $T/k/runs/b$i; echo \$\$ >> $T/k/b.pid; while [ ! -e $T/k/gate ]; do sleep 0.05; done'}"
 	done
 	echo "  - name: later"
 	echo "    mode: sized"
