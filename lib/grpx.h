@@ -98,13 +98,38 @@ struct grpx_adhoc {
 	size_t nretry_on;
 	int on_error;                /* -1 or an enum value of grpx_on_error */
 	int64_t stagger_ms, delay_ms; /* -1: not given */
+	/* settings of every task: --task-timeout, --shell, --cwd, --env */
+	int64_t task_timeout_ms;     /* -1: none */
+	const char *shell, *cwd;     /* borrowed; NULL: not given */
+	char *const *env;            /* borrowed "K=V" list, NULL-terminated; or NULL */
+	/*
+	 * SPEC section 7.1.  With `tpl`, every task is the template expanded
+	 * with one combination of the sources (the first varying slowest);
+	 * without it, every record read from in_fd is a command.  Sources are
+	 * lists of values (`:::`, `::::`), except source `stream`, which is
+	 * read from in_fd as the run goes: the first task starts as soon as
+	 * its input is read.  Records end with a newline, or a NUL with `nul`.
+	 */
+	const char *tpl;             /* borrowed; NULL: no template */
+	char *const *const *src;     /* borrowed; nsrc NULL-terminated lists (src[stream] unused) */
+	size_t nsrc;
+	int stream;                  /* the source read from in_fd, -1: none */
+	int in_fd;                   /* -1: no input read as the run goes */
+	int nul;
+	int stdin_stage;             /* waterfall: grpx's stdin is the first stage's */
 };
 
 enum grpx_on_error { GRPX_ON_CANCEL, GRPX_ON_DRAIN, GRPX_ON_CONTINUE };
 
-/* Build a one-group job from commands; the strings are copied. */
+/* Build a one-group job from commands (and the inputs of a->tpl or a->in_fd,
+ * made into tasks as the run goes); the strings are copied. */
 int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 		   struct grpx_job **jobp, char *err, size_t errlen);
+
+/* Does cmd hold one of GNU parallel's replacement strings for nsrc
+ * positional sources ({}, {.}, {1}, {#}, ...)?  (Then `grpx MODE cmd`
+ * is a template that reads its inputs from stdin.) */
+int grpx_template_has_rs(const char *cmd, size_t nsrc);
 
 /* The node at `path` ("" is the root), or NULL. */
 struct grpx_node *grpx_job_find(struct grpx_job *job, const char *path);
@@ -250,6 +275,12 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o,
 int grpx_run_write(struct grpx_run *r, int stream, const char *buf, size_t len);
 enum grpx_outcome grpx_run_outcome(const struct grpx_run *r);
 int grpx_run_signal(const struct grpx_run *r); /* 0 unless interrupted */
+/* Why an ad-hoc group could not run with the input it read (a mode that
+ * needs a command got none, --count above the commands, ...): a usage
+ * error, nothing ran; NULL when there is none. */
+const char *grpx_run_input_error(const struct grpx_run *r);
+/* How many tasks an ad-hoc group's input (a->tpl, a->in_fd) made. */
+uint64_t grpx_run_inputs(const struct grpx_run *r);
 /* errno of the first failed write to GRPX_STDOUT, GRPX_STDERR or
  * GRPX_EVENTS (EPIPE: the reader went away), or 0. */
 int grpx_run_stream_error(const struct grpx_run *r, int stream);

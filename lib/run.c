@@ -162,8 +162,7 @@ static bool retries(const struct grpx_node *n)
 	       (n->opt->backoff.initial_ms >= 0 || n->opt->nretry_on > 0);
 }
 
-/* Run state of every node, as before any run; `up` is the runner group. */
-static void node_init(struct grpx_node *n, struct grpx_node *up)
+void node_init(struct grpx_node *n, struct grpx_node *up)
 {
 	n->up = up;
 	n->status = GRPX_PENDING;
@@ -176,7 +175,7 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->exit_code = -1;
 	n->signal = n->errnum = 0;
 	n->errwhat = EW_SPAWN;
-	n->attempt = n->pick = 0;
+	n->attempt = n->pick = n->jslot = 0;
 	n->start_ms = n->end_ms = -1;
 	n->stdout_bytes = n->stderr_bytes = 0;
 	n->cap_out = n->cap_err = 0;
@@ -185,7 +184,8 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->err_seq = 0;
 	n->io = NULL;
 	if (n->grp) /* its counters; limit and count are the job's */
-		*n->grp = (struct group){ .limit = n->grp->limit, .count = n->grp->count };
+		*n->grp = (struct group){ .limit = n->grp->limit, .count = n->grp->count,
+					  .feed = n->grp->feed };
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
 	n->q_next = n->pick_next = n->jq_prev = n->jq_next = NULL;
@@ -427,7 +427,7 @@ static bool sweep(struct grpx_run *r)
 	}
 	n = list_children(v, 256);
 	for (int i = 0; i < n; i++)
-		if (!inherited(r, v[i]))
+		if (!inherited(r, v[i]) && v[i] != r->keeper.pid)
 			v[k++] = v[i];
 	if (k == 0)
 		return false;
@@ -499,6 +499,8 @@ static void loop(struct grpx_run *r)
 		task_pump(r);
 		close_pending(r);
 		streams_reap(r);
+		if (r->keeper.nq)
+			keeper_flush(r);
 		check_outputs(r);
 		if (r->done_head || r->sig_pending || r->chld_pending || r->stop_pending)
 			continue;
@@ -589,6 +591,11 @@ static void finish(struct grpx_run *r)
 		r->outcome = GRPX_RUN_FAILED;
 	if (r->outcome == GRPX_RUN_OK && r->journal_err) /* every line is written by now */
 		r->outcome = GRPX_RUN_FAILED;
+	/* the tasks an ad-hoc group made from its input as the run went get
+	 * keys for the report, and their group a key over all of them (a PATH
+	 * run's root holds other children now: its keys stay the job's) */
+	if (!r->o->npaths)
+		job_keys(r->job->root);
 	collect_errors(r);
 	outq_status(r, &r->out[GRPX_STDERR], NULL, 0);
 	if (r->o->finish)
@@ -701,6 +708,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	for (int i = 0; i < 4; i++)
 		r->out[i] = (struct outq){ .w.fd = -1, .fd = -1 };
 	note_inherited(r);
+	keeper_start(r); /* without it the run goes on; only a crash is not covered */
 #ifdef PR_SET_CHILD_SUBREAPER
 	int was_reaper = 0;
 	prctl(PR_GET_CHILD_SUBREAPER, &was_reaper);
@@ -752,6 +760,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		group_start(r, job->root);
 	}
 	loop(r);
+	keeper_stop(r);
 	close_pending(r);
 	streams_reap(r);
 	if (r->saved_kids) {
@@ -788,6 +797,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	*runp = r;
 	return 0;
 fail:
+	keeper_stop(r);
 	for (int i = GRPX_EVENTS; i >= GRPX_STDOUT; i--)
 		outq_close(r, &r->out[i]);
 	loop_close(r);
@@ -819,6 +829,20 @@ enum grpx_outcome grpx_run_outcome(const struct grpx_run *r)
 int grpx_run_signal(const struct grpx_run *r)
 {
 	return r->signal;
+}
+
+const char *grpx_run_input_error(const struct grpx_run *r)
+{
+	return r->input_error;
+}
+
+uint64_t grpx_run_inputs(const struct grpx_run *r)
+{
+	const struct grpx_node *root = r->job->root;
+
+	if (root->nkids != 1 || !root->kids[0]->grp || !root->kids[0]->grp->feed)
+		return 0;
+	return feed_made(root->kids[0]->grp->feed);
 }
 
 int grpx_run_stream_error(const struct grpx_run *r, int stream)

@@ -321,6 +321,53 @@ void group_fire(struct grpx_run *r, struct grpx_node *g, enum timer which);
 /* Start what g's mode wants now. */
 void group_fill(struct grpx_run *r, struct grpx_node *g);
 
+/* --- feed.c: an ad-hoc group's children, made from input as the run goes --- */
+
+/* Make g's next child if its input has one: 1 made, 0 not yet (its record
+ * is not read yet), -1 no more (the input ended, or no memory). */
+int feed_pull(struct grpx_run *r, struct grpx_node *g);
+/* One read(2) of the input (the poll set said it has something). */
+bool feed_read(struct grpx_run *r, struct feed *f);
+/* Put the input in the poll set for g, read (want) or not; 0 or an errno. */
+int feed_watch(struct grpx_run *r, struct feed *f, struct grpx_node *g,
+	       void (*cb)(struct grpx_run *, struct watch *, uint32_t), bool want);
+/* Read no more: what is left of the input stays unread. */
+void feed_stop(struct grpx_run *r, struct feed *f);
+struct feed *feed_of_watch(struct watch *w);
+struct grpx_node *feed_group(const struct feed *f);
+/* Does the group wait for all its input before it starts a child? */
+bool feed_waits_all(const struct feed *f, int mode);
+bool feed_done(const struct feed *f);
+uint64_t feed_made(const struct feed *f);
+/* The job-file rules on what the input brought (a command, --count, one
+ * child); -1 with feed_error() set: a usage error. */
+int feed_check(struct feed *f, const struct grpx_node *g);
+const char *feed_error(const struct feed *f);
+/* {%}: does the template hold it; a free slot (1-based) and back; t's
+ * command with its slot (malloc'd into *out; -1 with errno). */
+bool feed_slotted(const struct feed *f);
+uint32_t feed_slot_take(struct feed *f);
+void feed_slot_give(struct feed *f, uint32_t slot);
+int feed_command(const struct feed *f, const struct grpx_node *t, uint32_t slot, char **out);
+
+/* --- keeper.c: a process that kills what grpx started if grpx dies --- */
+
+struct keeper {
+	int fd;                       /* the pipe to it, non-blocking; -1 */
+	pid_t pid;                    /* -1 */
+	int32_t *q;                   /* messages the pipe did not take yet */
+	size_t nq, capq;
+};
+/* Fork the keeper; 0 or an errno value (then the run goes on without). */
+int keeper_start(struct grpx_run *r);
+/* A process group grpx started / knows is gone. */
+void keeper_add(struct grpx_run *r, pid_t pgid);
+void keeper_del(struct grpx_run *r, pid_t pgid);
+/* Send what waits. */
+void keeper_flush(struct grpx_run *r);
+/* The run is over: the keeper exits, killing nothing; reaped. */
+void keeper_stop(struct grpx_run *r);
+
 /* --- retry.c: attempts --- */
 
 /* The wait before the attempt after `attempt`, from n's backoff (the
@@ -384,6 +431,8 @@ struct grpx_run {
 	bool out_seen;                /* a broken stdout was acted on */
 	int64_t out_deadline;         /* run clock: past it, output still queued is dropped */
 	int64_t sweep_at;             /* run clock: escapees get SIGKILL from then on */
+	const char *input_error;      /* an ad-hoc input unfit to run (feed.c owns it) */
+	struct keeper keeper;
 	pid_t *inherit;               /* children we had before the run: not ours */
 	size_t ninherit;
 	bool no_grace;                /* a second SIGINT: kill at once */
@@ -412,6 +461,8 @@ void run_end_event(struct grpx_run *r, struct grpx_node *n);
 void run_cancel_event(struct grpx_run *r, struct grpx_node *n);
 /* n ended (this attempt is its last): queue it for its group. */
 void node_ended(struct grpx_run *r, struct grpx_node *n);
+/* Run state of n's subtree, as before any run; `up` is the runner group. */
+void node_init(struct grpx_node *n, struct grpx_node *up);
 /* Make the subtree of n new again, for another attempt above it. */
 void node_reset(struct grpx_run *r, struct grpx_node *n);
 /* Close *fd once the turn has started what is due (a spool's last close

@@ -62,6 +62,13 @@ static struct grpx_node *queue_pop(struct grpx_run *r, enum queue_id which)
 
 /* --- process groups --- */
 
+/* t's process group is gone (or killed for good): forget it. */
+static void pg_forget(struct grpx_run *r, struct grpx_node *t)
+{
+	keeper_del(r, t->pgid);
+	t->pgid = -1;
+}
+
 static bool pg_alive(pid_t pgid)
 {
 	return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM);
@@ -112,6 +119,10 @@ static void task_stop(struct grpx_run *r, struct grpx_node *t)
 static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 {
 	r->tasks_running--;
+	if (t->jslot) {
+		feed_slot_give(t->up->grp->feed, t->jslot);
+		t->jslot = 0;
+	}
 	timer_disarm(r, t, TM_DEADLINE);
 	if (t->status == GRPX_RUNNING)
 		t->status = t->exit_code == 0 ? GRPX_OK : GRPX_FAILED;
@@ -167,6 +178,15 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 		t->start_ms = rel_ms(r);
 	if (t->retries)
 		attempt_log(t, (struct attempt){ -1, 0, GRPX_RUNNING, rel_ms(r), -1 });
+	struct feed *f = t->up->grp->feed;
+	if (f && t->input && feed_slotted(f)) { /* {%}: its slot, known only now */
+		char *cmd;
+		t->jslot = feed_slot_take(f);
+		if (feed_command(f, t, t->jslot, &cmd) == 0) {
+			free(t->run);
+			t->run = cmd;
+		}
+	}
 
 	err = stdin_of(r, t, &fds[0], &own_in);
 	if (!err)
@@ -181,6 +201,8 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 		kill(-t->pgid, SIGKILL);
 		err = ENOMEM;
 	}
+	if (!err)
+		keeper_add(r, t->pgid);
 	if (err) {
 		t->errnum = err;
 		t->status = GRPX_ERROR;
@@ -268,7 +290,7 @@ void task_drain_scan(struct grpx_run *r)
 	while (*pp) {
 		struct grpx_node *t = *pp;
 		if (t->pgid > 0 && !pg_alive(t->pgid))
-			t->pgid = -1;
+			pg_forget(r, t);
 		if (t->pgid < 0 && !streams_open_pipes(t)) {
 			*pp = t->q_next;
 			t->q_next = NULL;
@@ -301,7 +323,7 @@ static void t_exited(struct grpx_run *r, struct grpx_node *t)
 			}
 		}
 	} else {
-		t->pgid = -1;
+		pg_forget(r, t);
 		if (!streams_open_pipes(t)) {
 			attempt_over(r, t);
 			return;
@@ -397,7 +419,7 @@ static void t_kill(struct grpx_run *r, struct grpx_node *t)
 static void t_drain_kill(struct grpx_run *r, struct grpx_node *t)
 {
 	task_kill(r, t);
-	t->pgid = -1;
+	pg_forget(r, t);
 	drain_remove(r, t);
 	attempt_over(r, t);
 }

@@ -322,7 +322,7 @@ expect_eq "kill: the a tasks ended, the b tasks run" "3 3" \
 	"$(grep -c '"status": "ok"' "$T/k/J") $(wc -l <"$T/k/b.pid" | tr -d ' ')"
 kill -9 "$gpid"
 wait_pid "$gpid"
-# nothing kills a SIGKILLed grpx's tasks yet: end them by their pids
+# the keeper ends a SIGKILLed grpx's tasks; should it not have yet, so do we
 for p in $(cat "$T/k/b.pid"); do kill -9 -- "-$p" 2>/dev/null; done
 touch "$T/k/gate"
 g run --journal "$T/k/J" --resume "$T/k/J" --report "$T/k/r.json" "$T/k/job.yaml"
