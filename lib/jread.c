@@ -12,8 +12,6 @@
 
 #include "jread.h"
 
-#define JMAX_DEPTH 256
-
 struct jp {
 	struct jdoc *d;
 	char *p, *end;
@@ -190,7 +188,7 @@ static uint32_t members(struct jp *j, enum jtype t)
 
 	if (!v)
 		return 0;
-	if (++j->depth > JMAX_DEPTH)
+	if (++j->depth > JREAD_MAX_DEPTH)
 		return fail(j, "nested too deep");
 	j->p++;
 	ws(j);

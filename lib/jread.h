@@ -35,8 +35,12 @@ struct jdoc {
  * Parse one JSON value at text[0, len), which is modified; leading and
  * trailing white space is skipped.  Returns its index and sets *used to the
  * bytes read, or 0 with d->err and d->at set.  Values of earlier parses
- * stay until jdoc_clear().  Nesting deeper than 256 is an error.
+ * stay until jdoc_clear().  Nesting deeper than JREAD_MAX_DEPTH is an error:
+ * enough for the report of the deepest job the loader takes (its nesting
+ * limit, MAX_DEPTH in load_int.h, two JSON levels a group), and a bound on
+ * the recursion.
  */
+#define JREAD_MAX_DEPTH 2304
 uint32_t jparse(struct jdoc *d, char *text, size_t len, size_t *used);
 void jdoc_clear(struct jdoc *d);
 void jdoc_free(struct jdoc *d);

@@ -138,7 +138,7 @@ static const char *take_tree(struct grpx_resume *rs, const struct jdoc *d, uint3
 	const struct jval *kids = jget(d, o, "children");
 	const char *why;
 
-	if (depth > 255)
+	if (depth > JREAD_MAX_DEPTH)
 		return "nested too deep";
 	if ((why = take_node(rs, d, o)))
 		return why;

@@ -409,6 +409,20 @@ expect_eq "... every task it journaled whole was resumed" \
 	"$(jq -c 'select(.event == "end" and .status == "ok" and .kind == "task")' "$T/f/J" 2>/dev/null | wc -l | tr -d ' ')" \
 	"$(json "$T/f/r.json" '[.. | objects | select(.resumed == true)] | length')"
 
+# --- a report of a deep job reads back (400 nested groups) ---
+
+mkdir -p "$T/d"
+awk -v f="$T/d/runs" 'BEGIN {
+	s = "{mode: errgroup, tasks: [{run: \"echo x >> " f "\"}]}"
+	for (i = 1; i < 400; i++) s = "{mode: errgroup, tasks: [" s "]}"
+	print "groups: [" s "]" }' >"$T/d/job.yaml"
+g run -q --report "$T/d/r.json" "$T/d/job.yaml"
+expect_rc "deep: the first run" 0
+g run -q --resume "$T/d/r.json" --report "$T/d/r2.json" "$T/d/job.yaml"
+expect_rc "deep: resumed from its report" 0
+expect_eq "deep: the task ran once" 1 "$(wc -l <"$T/d/runs" | tr -d ' ')"
+expect_eq "deep: all 400 groups and the task resumed" 401 "$(grep -o '"resumed": true' "$T/d/r2.json" | wc -l | tr -d ' ')"
+
 # --- a big journal loads fast ---
 
 {

@@ -80,16 +80,14 @@ static void json_errors(void **state)
 		if (o && used == strlen(bad[i]))
 			fail_msg("'%s' was taken as JSON", bad[i]);
 	}
-	/* nesting: 256 levels are fine, 257 are not */
-	memset(buf, '[', 256);
-	memset(buf + 256, ']', 256);
-	buf[512] = '\0';
-	char copy[2048];
-	assert_true(parse(&d, buf, copy, sizeof copy, &used) != 0);
-	memset(buf, '[', 257);
-	memset(buf + 257, ']', 257);
-	buf[514] = '\0';
-	assert_int_equal(parse(&d, buf, copy, sizeof copy, &used), 0);
+	/* nesting: JREAD_MAX_DEPTH levels are fine, one more is not */
+	static char deep[2 * JREAD_MAX_DEPTH + 3], copy[sizeof deep];
+	memset(deep, '[', JREAD_MAX_DEPTH);
+	memset(deep + JREAD_MAX_DEPTH, ']', JREAD_MAX_DEPTH);
+	assert_true(parse(&d, deep, copy, sizeof copy, &used) != 0);
+	memset(deep, '[', JREAD_MAX_DEPTH + 1);
+	memset(deep + JREAD_MAX_DEPTH + 1, ']', JREAD_MAX_DEPTH + 1);
+	assert_int_equal(parse(&d, deep, copy, sizeof copy, &used), 0);
 	assert_string_equal(d.err, "nested too deep");
 	jdoc_free(&d);
 }
