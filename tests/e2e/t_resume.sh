@@ -375,6 +375,8 @@ expect_eq "another job's journal resumes nothing here" 0 \
 
 # --- a journal that is no regular file; a journal that cannot be written ---
 
+( umask 027; exec "$GRPX" run -q --journal "$T/x/new.journal" "$T/c/job.yaml" ) </dev/null
+expect_eq "a new journal is created 0666 less the umask" 640 "$(stat -c %a "$T/x/new.journal")"
 mkfifo "$T/x/fifo"
 g run --journal "$T/x/fifo" "$T/s/job.yaml"
 expect_rc "a FIFO journal is refused" 2
