@@ -98,6 +98,9 @@ static long parse_num(const char *opt, const char *s, long min)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
+	if (end != s && !*end && v > 0 && (errno == ERANGE || v > (long)UINT32_MAX))
+		die_usage("number '%s' for %s is too large (at most %lu)", s, opt,
+			  (unsigned long)UINT32_MAX); /* as the job file */
 	if (errno || end == s || *end || v < min)
 		die_usage("invalid number '%s' for %s", s, opt);
 	return v;
@@ -288,8 +291,8 @@ static struct grpx_job *load_or_die(const char *path)
 					d.v[i].col, d.v[i].msg);
 			else
 				fprintf(stderr, "grpx: %s: %s\n", d.v[i].file, d.v[i].msg);
-		if (d.n == 0)
-			fprintf(stderr, "grpx: cannot load '%s'\n", path);
+		if (d.n == 0) /* every problem is a diagnostic, unless memory ran out for it */
+			fprintf(stderr, "grpx: cannot load '%s': out of memory\n", path);
 		grpx_diags_free(&d);
 		exit(2);
 	}
@@ -366,7 +369,6 @@ static int run_job(struct cli *c, struct grpx_job *job)
 		failed = 1;
 	}
 	/* the reports first: nothing below may keep them from being written */
-	failed |= write_report("report", c->report, grpx_report_json, run);
 	failed |= write_report("JUnit report", c->junit, grpx_report_junit, run);
 	failed |= write_report("trace", c->trace, grpx_report_trace, run);
 	int sig = grpx_run_signal(run), werr = grpx_run_stream_error(run, GRPX_STDOUT);
@@ -383,6 +385,10 @@ static int run_job(struct cli *c, struct grpx_job *job)
 		close(c->o.events_fd);
 	code = c->exit_code_mode ? grpx_run_cause_code(run) : grpx_run_exit_code(run);
 	if (failed && code == 0)
+		code = 1;
+	/* the JSON report last: its exit_code is the status we exit with */
+	grpx_run_set_exit_code(run, code);
+	if (write_report("report", c->report, grpx_report_json, run) < 0 && code == 0)
 		code = 1;
 	grpx_run_free(run);
 	if (sig) { /* die by the same signal, so our parent sees it */
@@ -642,7 +648,7 @@ int main(int argc, char **argv)
 		(c.paths ? grpx_job_paths : grpx_job_plan)(job, stdout);
 	} else {
 		for (int i = first + 1; i < argc; i++)
-			if (!grpx_job_find(job, argv[i])) {
+			if (!*argv[i] || !grpx_job_find(job, argv[i])) { /* "": the root, no node */
 				grpx_job_free(job);
 				die_usage("no node '%s' in '%s'", argv[i], argv[first]);
 			}

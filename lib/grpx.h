@@ -263,10 +263,20 @@ void grpx_signals(sigset_t *set);
 
 /*
  * Run a job.  Returns 0 with *runp set (whatever the outcome), or -1 with
- * errno set when the run could not be set up at all.  While it runs, the
- * signals of grpx_signals() are blocked and handled by the event loop,
- * SIGPIPE is ignored, and grpx is a child subreaper; the caller's mask and
- * dispositions are restored before it returns.
+ * errno set when the run could not be set up at all.
+ *
+ * What a run changes in the process, all of it restored before it returns:
+ * the signals of grpx_signals() and SIGTTOU are blocked (taken through a
+ * signalfd), SIGPIPE is ignored and SIGCHLD set to its default (an
+ * inherited SIG_IGN would have the kernel reap the tasks), and the process
+ * is a child subreaper.  It forks one helper, the keeper (it kills the
+ * tasks if this process dies), and reaps it before returning.  It reaps
+ * its own children only, and the end-of-run sweep never signals a child
+ * the process had before the run.  It does not touch the caller's
+ * descriptors (the caller makes its own close-on-exec, as cmd/grpx.c does:
+ * the tasks inherit fds 0, 1 and 2 only when the caller's others are) nor
+ * its resource limits: a task that cannot start for lack of descriptors
+ * or processes waits until others free them.
  */
 int grpx_run(struct grpx_job *job, const struct grpx_opts *o,
 	     struct grpx_run **runp);
@@ -287,13 +297,22 @@ int grpx_run_stream_error(const struct grpx_run *r, int stream);
 int grpx_run_exit_code(const struct grpx_run *r); /* as a shell shows it */
 /* With -x: the one cause's own status, else grpx_run_exit_code(). */
 int grpx_run_cause_code(const struct grpx_run *r);
+/* The status the caller will exit with, when it is not grpx_run_exit_code()
+ * (-x, a file that could not be written): the JSON report's exit_code. */
+void grpx_run_set_exit_code(struct grpx_run *r, int code);
 size_t grpx_run_nerrors(const struct grpx_run *r);
 /* The i-th cause in arrival order; *msg is owned by the run. */
 const char *grpx_run_error(const struct grpx_run *r, size_t i,
 			   const char **msg);
-/* Write the JSON report atomically (temp file + rename). */
+/*
+ * The run's files, each written whole when the run has ended: atomically
+ * (temp file + rename) when `path` is a regular file or does not exist,
+ * through grpx's own descriptor when it names its stdout or stderr, and in
+ * place otherwise (a FIFO, a device; a symlink is followed).  0, or -1
+ * with errno.  The JSON report (SPEC section 6):
+ */
 int grpx_report_json(const struct grpx_run *r, const char *path);
-/* JUnit XML: a testsuite per group, a testcase per task (atomically). */
+/* JUnit XML: a testsuite per group, a testcase per task. */
 int grpx_report_junit(const struct grpx_run *r, const char *path);
 /* Chrome Trace Event JSON: one complete event per task attempt. */
 int grpx_report_trace(const struct grpx_run *r, const char *path);
@@ -330,7 +349,7 @@ const char *grpx_signal_name(int sig);
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);
-/* "2s", "1m30s", "250ms": the shortest exact form. */
+/* "2s", "1.5s", "1m30s", "250ms": as people write them, exact (parses back). */
 void grpx_format_duration(int64_t ms, char *buf, size_t len);
 
 #endif

@@ -74,6 +74,8 @@ void close_late(struct grpx_run *r, int *fd)
 
 static void close_pending(struct grpx_run *r)
 {
+	if (r->nlate)
+		r->freed++;
 	while (r->nlate > 0)
 		close(r->late[--r->nlate]);
 }
@@ -298,6 +300,17 @@ void run_interrupt(struct grpx_run *r, int sig)
 		group_decide(r, r->job->root, GRPX_CANCELED, WHY_INTERRUPTED, NULL);
 }
 
+/* sig to the process group of every task that may have members. */
+static void signal_groups(struct grpx_run *r, int sig)
+{
+	for (size_t i = 0; i < r->pids.cap; i++)
+		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
+			kill(-r->pids.v[i]->pgid, sig);
+	for (struct grpx_node *t = r->drain; t; t = t->q_next)
+		if (t->pgid > 0)
+			kill(-t->pgid, sig);
+}
+
 /* Stop every task's process group, then ourselves; on SIGCONT resume
  * them, and let the time stopped not count (the run clock skips it). */
 static void job_stop(struct grpx_run *r)
@@ -305,19 +318,12 @@ static void job_stop(struct grpx_run *r)
 	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (size_t i = 0; i < r->pids.cap; i++)
-		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
-			kill(-r->pids.v[i]->pgid, SIGSTOP);
-	for (struct grpx_node *t = r->drain; t; t = t->q_next)
-		if (t->pgid > 0)
-			kill(-t->pgid, SIGSTOP);
+	task_tty_take(r); /* the shell gets its terminal back while we are stopped */
+	signal_groups(r, SIGSTOP);
 	kill(getpid(), SIGSTOP);
-	for (size_t i = 0; i < r->pids.cap; i++)
-		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
-			kill(-r->pids.v[i]->pgid, SIGCONT);
-	for (struct grpx_node *t = r->drain; t; t = t->q_next)
-		if (t->pgid > 0)
-			kill(-t->pgid, SIGCONT);
+	signal_groups(r, SIGCONT);
+	if (r->tty_holder)
+		task_tty_give(r, r->tty_holder);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	r->loop.stopped_us += (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
 }
@@ -715,7 +721,9 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
 	grpx_signals(&r->loop.caught);
-	sigprocmask(SIG_BLOCK, &r->loop.caught, &r->loop.old_mask);
+	sigset_t block = r->loop.caught;
+	sigaddset(&block, SIGTTOU); /* handing the terminal back from the background */
+	sigprocmask(SIG_BLOCK, &block, &r->loop.old_mask);
 	sigaction(SIGPIPE, &ign, &oldpipe);
 	/* an inherited SIG_IGN would have the kernel reap our children */
 	sigaction(SIGCHLD, &dfl, &oldchld);
@@ -745,6 +753,9 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	}
 	resume_mark(job->root, o->resume);
 	r->outcome = GRPX_RUN_OK;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		r->fd_limit = rl.rlim_cur;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
 	int64_t timeout = o->timeout_ms >= 0 ? o->timeout_ms : job->root->timeout_ms;
@@ -865,6 +876,12 @@ int grpx_run_exit_code(const struct grpx_run *r)
 	default:
 		return 1;
 	}
+}
+
+void grpx_run_set_exit_code(struct grpx_run *r, int code)
+{
+	r->exit_set = true;
+	r->exit_final = code;
 }
 
 int grpx_run_cause_code(const struct grpx_run *r)

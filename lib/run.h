@@ -14,6 +14,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "heap.h"
@@ -244,6 +245,7 @@ struct pidmap {
 };
 int pid_put(struct pidmap *m, pid_t pid, struct grpx_node *t); /* -1: no memory */
 struct grpx_node *pid_take(struct pidmap *m, pid_t pid);       /* NULL: not ours */
+struct grpx_node *pid_get(const struct pidmap *m, pid_t pid);  /* and keep it */
 void pidmap_free(struct pidmap *m);
 
 /* --- spawn.c, command.c: starting a task --- */
@@ -277,8 +279,9 @@ enum task_state {
 
 enum task_event { E_CANCEL, E_DEADLINE, E_WAKE, E_EXIT, E_DRAINED, E_N };
 
-/* The queues a task can wait in. */
-enum queue_id { Q_NONE, Q_JOBS, Q_TTY };
+/* The queues a task can wait in: a --jobs slot, the terminal, descriptors
+ * or processes. */
+enum queue_id { Q_NONE, Q_JOBS, Q_TTY, Q_RES };
 
 struct queue {
 	struct grpx_node *head, *tail;
@@ -294,6 +297,10 @@ void task_pump(struct grpx_run *r);
 void task_reap(struct grpx_run *r);
 /* Tasks in T_DRAIN whose group emptied and pipes closed are over. */
 void task_drain_scan(struct grpx_run *r);
+/* The terminal: hand it to t's process group (t reads it), or take it
+ * back; both only when grpx is the terminal's foreground. */
+void task_tty_give(struct grpx_run *r, struct grpx_node *t);
+void task_tty_take(struct grpx_run *r);
 /* Second SIGINT: SIGKILL every running task now. */
 void task_kill_now(struct grpx_run *r, struct grpx_node *t);
 void queue_remove(struct grpx_run *r, struct grpx_node *t);
@@ -404,8 +411,11 @@ struct grpx_run {
 	struct pidmap pids;
 	long tasks_running;           /* against o->jobs */
 	uint32_t ncpu;                /* the default limit of sized groups */
-	struct queue q[3];            /* by enum queue_id */
+	struct queue q[4];            /* by enum queue_id */
+	uint64_t freed, freed_seen;   /* descriptors or processes freed (task ends, closes) */
+	rlim_t fd_limit;              /* RLIMIT_NOFILE's soft limit, 0: unknown */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
+	bool tty_given;               /* the terminal is its foreground group now */
 	struct grpx_node *drain;      /* tasks in T_DRAIN (through q_next) */
 	int devnull;
 	/* output (output.c, outq.c) */
@@ -448,6 +458,8 @@ struct grpx_run {
 	struct tio *dead_io;          /* streams_end(): freed after the turn */
 	struct rec *recs;             /* o->record_attempts */
 	size_t nrecs, caprecs;
+	bool exit_set;                /* grpx_run_set_exit_code() was called */
+	int exit_final;               /* ...with this: the report's exit_code */
 	/* --journal (journal.c) */
 	FILE *jf;                     /* a line is formatted here (open_memstream) */
 	char *jbuf;
@@ -480,12 +492,18 @@ int journal_start(struct grpx_run *r);
 void journal_end(struct grpx_run *r, const struct grpx_node *n);
 void journal_close(struct grpx_run *r);
 /* report.c */
+/* Length of the valid UTF-8 sequence at s (at most n bytes): 1 to 4, or 0
+ * (a stray byte, an overlong form, a surrogate, past U+10FFFF). */
+size_t utf8_len(const unsigned char *s, size_t n);
+/* A JSON string, always valid UTF-8 (what is not becomes U+FFFD). */
 void json_str(FILE *f, const char *s);
 /* When the run started, ISO-8601 UTC with milliseconds ("...T10:00:00.123Z"). */
 void started_at(const struct grpx_run *r, char *buf, size_t len);
 void event_write(FILE *f, const struct grpx_event *e);
-/* Open a temp file beside `path`; atomic_commit() renames it there. */
-FILE *atomic_open(const char *path, char *tmp, size_t tmplen);
-int atomic_commit(FILE *f, const char *tmp, const char *path);
+/* outfile.c: write a whole file at `path` with fill(f, arg): atomically
+ * (temp file + rename) when it is a regular file or nothing, through our
+ * own descriptor when it is our stdout/stderr, else in place (a FIFO, a
+ * device).  0, or -1 with errno (also when a write failed). */
+int outfile_write(const char *path, void (*fill)(FILE *f, const void *arg), const void *arg);
 
 #endif
