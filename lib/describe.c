@@ -26,6 +26,9 @@ const char *grpx_node_reason(const struct grpx_node *n, char *buf, size_t len)
 	case WHY_TIMEOUT:
 		snprintf(buf, len, "timeout");
 		break;
+	case WHY_RESUMED:
+		snprintf(buf, len, "%s resumed", cause);
+		break;
 	default:
 		if (n->status == GRPX_SKIPPED)
 			snprintf(buf, len, "not selected");

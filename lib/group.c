@@ -127,6 +127,8 @@ void group_fill(struct grpx_run *r, struct grpx_node *g)
 		if (i == M_NONE)
 			break;
 		struct grpx_node *c = g->kids[i];
+		if (c->state == T_DONE)
+			continue; /* resumed when the attempt began */
 		c->counted = true;
 		g->grp->running++;
 		if (c->kind == NODE_GROUP)
@@ -154,6 +156,44 @@ static void skip_tree(struct grpx_run *r, struct grpx_node *n, int why, struct g
 	for (uint32_t i = 0; i < n->nkids; i++)
 		skip_tree(r, n->kids[i], why, cause);
 	run_end_event(r, n);
+}
+
+/* n and what is below it end without running, as --resume marked them:
+ * ok, or skipped inside a group resumed whole (`top`). */
+static void resume_tree(struct grpx_run *r, struct grpx_node *n, struct grpx_node *top)
+{
+	for (uint32_t i = 0; i < n->nkids; i++)
+		resume_tree(r, n->kids[i], top);
+	n->attempt = 0;
+	if (n->resume == RM_OK) {
+		n->status = GRPX_OK;
+		n->resumed = true;
+	} else {
+		n->status = GRPX_SKIPPED;
+		n->why = WHY_RESUMED;
+		n->cause = top;
+	}
+	if (n == top) { /* its group hears of it as of any child that ended */
+		node_ended(r, n);
+		return;
+	}
+	n->state = T_DONE;
+	n->end_ms = rel_ms(r);
+	run_end_event(r, n);
+}
+
+/* The children that ended ok in the file given to --resume end so now,
+ * whatever the mode's order or times: nothing of them runs. */
+static void resume_kids(struct grpx_run *r, struct grpx_node *g)
+{
+	for (uint32_t i = 0; i < g->nkids; i++) {
+		struct grpx_node *c = g->kids[i];
+		if (c->resume != RM_OK)
+			continue;
+		c->counted = true; /* the group waits for its delivery */
+		g->grp->running++;
+		resume_tree(r, c, c);
+	}
 }
 
 /* Count bad child c's causes among g's (before the verdict only). */
@@ -241,7 +281,7 @@ static void release_in_order(struct grpx_run *r, struct grpx_node *g)
 
 	while (!g->verdict && gr->released < g->nkids && g->kids[gr->released]->state == T_DONE) {
 		struct grpx_node *k = g->kids[gr->released++];
-		if (k->status == GRPX_OK || status_bad(k->status))
+		if ((k->status == GRPX_OK && !k->resumed) || status_bad(k->status))
 			results_offer(r, g, k);
 		else
 			results_discard(r, k, false);
@@ -448,6 +488,7 @@ static void attempt_begin(struct grpx_run *r, struct grpx_node *g)
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, NULL);
 		return;
 	}
+	resume_kids(r, g);
 	group_fill(r, g);
 	check_end(r, g);
 }

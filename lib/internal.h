@@ -58,7 +58,15 @@ enum reason {
 	WHY_WON,         /* race won by `cause` */
 	WHY_DONE,        /* `cause` (the group) had what it needed */
 	WHY_INTERRUPTED, /* a signal, or our stdout went away */
-	WHY_TIMEOUT      /* the run's own timeout */
+	WHY_TIMEOUT,     /* the run's own timeout */
+	WHY_RESUMED      /* `cause`, a group it is in, was resumed whole (--resume) */
+};
+
+/* What --resume makes of a node (resume.c sets it before a run). */
+enum resume_mark {
+	RM_NONE, /* it runs */
+	RM_OK,   /* it ended ok with this key before: ok at once, nothing runs */
+	RM_SKIP  /* in a group resumed whole, but it did not end ok: skipped */
 };
 
 /*
@@ -129,6 +137,8 @@ struct grpx_node {
 	int8_t on_error;           /* enum grpx_on_error, -1: the mode's default */
 	int8_t runner;             /* -1: inherit, 0: local, 1: slurm */
 	bool stdin_inherit;        /* stdin: inherit */
+	uint64_t key;              /* key.c: hash of its definition (job_keys()) */
+	uint8_t resume;            /* enum resume_mark, from resume_mark(); kept by node_init */
 
 	/* --- run state: owned by the engine (run.h), set by node_init() --- */
 	uint8_t status;            /* enum grpx_status */
@@ -143,6 +153,7 @@ struct grpx_node {
 	bool kill_sent;            /* SIGKILL already sent to its process group */
 	bool slurm_down;           /* this attempt's srun could not reach the controller */
 	bool counted;              /* counted in its group's `running` */
+	bool resumed;              /* ended ok without running (--resume) */
 	uint32_t pick;             /* 1-based order in which its group selected it, 0: not */
 	uint32_t attempt;          /* 1-based, current or last attempt */
 	uint32_t jslot;            /* ad hoc {%}: the job slot its running attempt holds, 0 */
@@ -239,6 +250,20 @@ void feed_free(struct feed *f);
  * freed on failure too), set up as `a` says; NULL: no memory. */
 struct grpx_node *adhoc_task(struct grpx_job *job, struct grpx_node *g, char *run, char **input,
 			     const struct grpx_adhoc *a, size_t *cap);
+
+/* key.c: a node's key, a hash of what it computes (grpx(1), RESUME) */
+/* Set the key of every node of the tree under n, n included; -1: no
+ * memory (a key may then be wrong: do not use them). */
+int job_keys(struct grpx_node *n);
+#define KEY_HEX 17 /* 16 lowercase hex digits and a NUL */
+void key_format(uint64_t key, char buf[KEY_HEX]);
+/* 64-bit FNV-1a of len bytes, continuing from h (start: FNV_OFFSET). */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+uint64_t fnv1a(uint64_t h, const void *p, size_t len);
+
+/* resume.c */
+/* Mark what a run of the tree under root resumes from rs (NULL: nothing). */
+size_t resume_mark(struct grpx_node *root, const struct grpx_resume *rs);
 
 /* util.c */
 void *xcalloc(size_t n, size_t size); /* NULL on failure, like calloc */

@@ -159,6 +159,7 @@ void grpx_node_info(const struct grpx_node *n, struct grpx_node_info *info)
 		.stdout_bytes = n->stdout_bytes,
 		.stderr_bytes = n->stderr_bytes,
 		.nkids = n->nkids,
+		.resumed = n->resumed,
 	};
 }
 

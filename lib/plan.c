@@ -4,6 +4,9 @@
  * that node as key=value in a fixed order, then for a task ": COMMAND".
  * Modes show their effective on_error, and retry groups their attempts, even
  * when not written.  A first line "job ..." shows the top-level settings.
+ * After grpx_job_resume(), a node a run would not run says so after its
+ * mode: "resumed" (it ended ok before), or "skipped" (in a group resumed
+ * whole, it did not).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +113,11 @@ static void plan_node(const struct grpx_node *n, FILE *f)
 {
 	fprintf(f, "%*s%s  %s", (int)(n->depth - 1) * 2, "", n->name,
 		n->kind == NODE_GROUP ? mode_name(n->mode) : "task");
+	/* plan --resume: what a run would not run (grpx_job_resume()) */
+	if (n->resume == RM_OK)
+		fputs(" resumed", f);
+	else if (n->resume == RM_SKIP)
+		fputs(" skipped", f);
 	put_attrs(f, n);
 	if (n->run) {
 		fputs(": ", f);
