@@ -357,6 +357,7 @@ struct grpx_run {
 	struct pidmap pids;
 	long tasks_running;           /* against o->jobs */
 	uint32_t ncpu;                /* the default limit of sized groups */
+	int64_t alloc_end_ms;         /* wall ms when the Slurm allocation ends; -1: never */
 	struct queue q[3];            /* by enum queue_id */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
 	struct grpx_node *drain;      /* tasks in T_DRAIN (through q_next) */
