@@ -10,7 +10,8 @@
  *    not become each step's;
  *  - cancelling: SIGTERM to the step's processes through scancel (srun
  *    turns a SIGTERM of its own into SIGKILL for the step), and after the
- *    grace SIGTERM to srun, which kills the step and exits once it is over;
+ *    grace SIGTERM to srun, which kills the step and exits once its task
+ *    is dead;
  *  - an srun that could not start the task (controller down, step or job
  *    refused, a bad option) makes the task an `error` with srun's words;
  *  - the allocation's CPU count and end time, read once per run.

@@ -82,8 +82,8 @@ static void task_kill(struct grpx_run *r, struct grpx_node *t)
 {
 	if (node_slurm(t) && !r->no_grace && !t->slurm_killing && t->pid > 0) {
 		/* srun passes a SIGTERM on to its step as SIGKILL and exits
-		 * once the step is over (releasing a job of its own): the
-		 * task ends when nothing of it is left in Slurm.  SIGKILL
+		 * once the step's task is dead (releasing a job of its own):
+		 * the task ends when nothing of it runs any more.  SIGKILL
 		 * comes only if srun cannot get there. */
 		t->slurm_killing = true;
 		pg_term(t->pgid);

@@ -10,33 +10,17 @@
 # in DIR, so what is read while they run does not depend on timing.
 set -u
 
+# shellcheck source=tests/slurm/lib.sh
+. "$(dirname "$0")/lib.sh"
 GRPX=$1 DIR=$2
 shift 2
 mkdir -p "$DIR" && cd "$DIR" || { echo "not ok - no work folder $DIR"; exit 1; }
 JOB=${SLURM_JOB_ID:?not inside an allocation}
 HOST=$(hostname -s)
 
-pass() { echo "ok - $*"; }
-fail() { echo "not ok - $*"; }
-check() { # check NAME COMMAND...
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-# Wait up to $1 tenths of a second for the command after it to succeed.
-wait_for() {
-	local n=$1
-	shift
-	until "$@" 2>/dev/null; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
 # The steps of this allocation that grpx run $1 started: "JOB.STEP NAME".
 steps_of() { squeue -h --steps -j "$JOB" -o '%i %j' | grep " grpx-$HOST-$1-" || true; }
+no_steps() { [ -z "$(steps_of "$1")" ]; }
 nlines() { [ "$(grep -c . "$1" 2>/dev/null)" -ge "$2" ]; }
 # Whether squeue lists a step of this allocation named $1 (`squeue -n`
 # would also list the batch step).
@@ -84,7 +68,7 @@ EOF
 		"$d"/0.id "$d"/1.id "$d"/2.id "$d"/3.id
 	max=$(awk '$1 == "+" { n++; if (n > m) m = n } $1 == "-" { n-- } END { print m + 0 }' "$d/log")
 	check "[steps] never more than two at once, two at a time (at most $max)" [ "$max" = 2 ]
-	check "[steps] no step of the run left in squeue" [ -z "$(steps_of "$gp")" ]
+	check "[steps] no step of the run left in squeue 5 s after grpx has ended" wait_for 50 no_steps "$gp"
 }
 
 # --- resources reach the step ---
@@ -171,6 +155,10 @@ groups:
       - {name: win, run: 'n=0; until [ -e $d/go ] || [ \$n = 600 ]; do sleep 0.1; n=\$((n + 1)); done; echo won'}
       - {name: lose, run: "echo \$SLURM_JOB_ID.\$SLURM_STEP_ID >$d/id; $loser"}
 EOF
+	# A step of the same allocation that is not grpx's: never touched.
+	srun -Q --overlap -N1 -n1 --job-name="bystander-$name" -- sleep 120 >/dev/null 2>&1 &
+	local by=$!
+	wait_for 100 step_listed "bystander-$name"
 	t=$(now)
 	"$GRPX" run -o grouped --events "$d/events" --report "$d/r.json" "$d/job.yaml" >"$d/out" 2>"$d/err" &
 	gp=$!
@@ -192,8 +180,15 @@ EOF
 	check "[$name] the loser is canceled" [ "$(jq -r '.root.children[0].children[1].status' "$d/r.json")" = canceled ]
 	check "[$name] its step is gone from squeue --steps within grace + 5 s ($gone s)" \
 		awk -v g="$gone" -v b="$grace" 'BEGIN { exit !(g <= b + 5) }'
-	check "[$name] no step of the run is left when grpx has ended" [ -z "$(steps_of "$gp")" ]
+	# srun ends when its task has; Slurm drops the step's record moments later
+	t=$(now)
+	check "[$name] no step of the run is left 5 s after grpx has ended" wait_for 50 no_steps "$gp"
+	echo "  [$name] squeue --steps empty $(elapsed "$t") s after grpx ended"
 	check "[$name] nothing of the loser survives on the node" bash -c "! pgrep -f '^sleep $4\$' >/dev/null"
+	check "[$name] a step of the allocation that is not grpx's still runs" \
+		bash -c 'kill -0 "$1" && squeue -h --steps -j "$2" -o %j | grep -qx "$3"' _ "$by" "$JOB" "bystander-$name"
+	kill "$by" 2>/dev/null
+	wait "$by" 2>/dev/null
 }
 
 t_cancel() {
