@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,8 +68,13 @@ struct cli {
 	const char *report, *junit, *trace, *events;
 	int exit_code_mode, verbose, output_set, color, progress, tag;
 	int paths; /* plan --paths */
+	int tpl;   /* an ad-hoc template */
 	struct grpx_adhoc adhoc;
 	int retry_on[64];
+	char *env[65];              /* --env K=V, NULL-terminated */
+	size_t nenv;
+	const char *argf[64];       /* -a FILE */
+	size_t nargf;
 };
 
 static int64_t parse_dur(const char *opt, const char *s)
@@ -88,6 +95,9 @@ static long parse_num(const char *opt, const char *s, long min)
 
 	errno = 0;
 	v = strtol(s, &end, 10);
+	if (end != s && !*end && v > 0 && (errno == ERANGE || v > (long)UINT32_MAX))
+		die_usage("number '%s' for %s is too large (at most %lu)", s, opt,
+			  (unsigned long)UINT32_MAX); /* as the job file */
 	if (errno || end == s || *end || v < min)
 		die_usage("invalid number '%s' for %s", s, opt);
 	return v;
@@ -96,6 +106,7 @@ static long parse_num(const char *opt, const char *s, long min)
 enum {
 	OPT_TAG = 256, OPT_REPORT, OPT_TIMEOUT, OPT_GRACE, OPT_LIMIT, OPT_COUNT,
 	OPT_ATTEMPTS, OPT_BACKOFF, OPT_RETRY_ON, OPT_ON_ERROR, OPT_STAGGER, OPT_DELAY,
+	OPT_TASK_TIMEOUT, OPT_SHELL, OPT_CWD, OPT_ENV, OPT_ARG_FILE, OPT_NUL,
 	OPT_HELP, OPT_VERSION, OPT_JUNIT, OPT_TRACE, OPT_EVENTS, OPT_COLOR, OPT_PROGRESS,
 	OPT_PATHS,
 };
@@ -116,6 +127,12 @@ static const struct option long_opts[] = {
 	{ "on-error", required_argument, NULL, OPT_ON_ERROR },
 	{ "stagger", required_argument, NULL, OPT_STAGGER },
 	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT },
+	{ "shell", required_argument, NULL, OPT_SHELL },
+	{ "cwd", required_argument, NULL, OPT_CWD },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "arg-file", required_argument, NULL, 'a' },
+	{ "null", no_argument, NULL, '0' },
 	{ "junit", required_argument, NULL, OPT_JUNIT },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "events", required_argument, NULL, OPT_EVENTS },
@@ -179,9 +196,9 @@ static int parse_options(struct cli *c, int argc, char **argv, int adhoc)
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, adhoc ? "+j:o:qxv" : "j:o:qxv", long_opts,
+	while ((ch = getopt_long(argc, argv, adhoc ? "+j:o:qxva:0" : "j:o:qxva:0", long_opts,
 				 NULL)) != -1) {
-		if (!adhoc && ch >= OPT_LIMIT && ch <= OPT_DELAY)
+		if (!adhoc && ((ch >= OPT_LIMIT && ch <= OPT_NUL) || ch == 'a' || ch == '0'))
 			die_usage("option '%s' is for ad-hoc groups only", argv[optind - 1]);
 		switch (ch) {
 		case 'j': c->o.jobs = parse_num("--jobs", optarg, 1); break;
@@ -218,6 +235,23 @@ static int parse_options(struct cli *c, int argc, char **argv, int adhoc)
 			break;
 		case OPT_STAGGER: c->adhoc.stagger_ms = parse_dur("--stagger", optarg); break;
 		case OPT_DELAY: c->adhoc.delay_ms = parse_dur("--delay", optarg); break;
+		case OPT_TASK_TIMEOUT: c->adhoc.task_timeout_ms = parse_dur("--task-timeout", optarg); break;
+		case OPT_SHELL: c->adhoc.shell = optarg; break;
+		case OPT_CWD: c->adhoc.cwd = optarg; break;
+		case OPT_ENV:
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				die_usage("invalid value '%s' for --env (KEY=VALUE)", optarg);
+			if (c->nenv == sizeof c->env / sizeof c->env[0] - 1)
+				die_usage("too many --env");
+			c->env[c->nenv++] = optarg;
+			c->adhoc.env = c->env;
+			break;
+		case 'a':
+			if (c->nargf == sizeof c->argf / sizeof c->argf[0])
+				die_usage("too many -a");
+			c->argf[c->nargf++] = optarg;
+			break;
+		case '0': c->adhoc.nul = 1; break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		case OPT_VERSION: puts("grpx " GRPX_VERSION); exit(0);
 		case OPT_PATHS:
@@ -245,8 +279,8 @@ static struct grpx_job *load_or_die(const char *path)
 					d.v[i].col, d.v[i].msg);
 			else
 				fprintf(stderr, "grpx: %s: %s\n", d.v[i].file, d.v[i].msg);
-		if (d.n == 0)
-			fprintf(stderr, "grpx: cannot load '%s'\n", path);
+		if (d.n == 0) /* every problem is a diagnostic, unless memory ran out for it */
+			fprintf(stderr, "grpx: cannot load '%s': out of memory\n", path);
 		grpx_diags_free(&d);
 		exit(2);
 	}
@@ -309,8 +343,15 @@ static int run_job(struct cli *c, struct grpx_job *job)
 		fprintf(stderr, "grpx: cannot run: %s\n", strerror(errno));
 		return 1;
 	}
+	const char *ierr = grpx_run_input_error(run);
+	if (ierr) { /* the input read as the run went made a bad group: nothing ran */
+		fprintf(stderr, "grpx: %s\nTry 'grpx --help' for more information.\n", ierr);
+		grpx_run_free(run);
+		return 2;
+	}
+	if (c->tpl && grpx_run_inputs(run) == 0)
+		fputs("grpx: no input for the template, nothing ran\n", stderr);
 	/* the reports first: nothing below may keep them from being written */
-	failed |= write_report("report", c->report, grpx_report_json, run);
 	failed |= write_report("JUnit report", c->junit, grpx_report_junit, run);
 	failed |= write_report("trace", c->trace, grpx_report_trace, run);
 	int sig = grpx_run_signal(run), werr = grpx_run_stream_error(run, GRPX_STDOUT);
@@ -328,6 +369,10 @@ static int run_job(struct cli *c, struct grpx_job *job)
 	code = c->exit_code_mode ? grpx_run_cause_code(run) : grpx_run_exit_code(run);
 	if (failed && code == 0)
 		code = 1;
+	/* the JSON report last: its exit_code is the status we exit with */
+	grpx_run_set_exit_code(run, code);
+	if (write_report("report", c->report, grpx_report_json, run) < 0 && code == 0)
+		code = 1;
 	grpx_run_free(run);
 	if (sig) { /* die by the same signal, so our parent sees it */
 		sigset_t set;
@@ -341,62 +386,147 @@ static int run_job(struct cli *c, struct grpx_job *job)
 	return code;
 }
 
-static char **read_commands(size_t *n)
-{
-	char **v = NULL, *line = NULL;
-	size_t cap = 0, len = 0;
-	ssize_t k;
+/* --- ad-hoc inputs (SPEC section 7.1) --- */
 
-	*n = 0;
-	while ((k = getline(&line, &len, stdin)) >= 0) {
-		while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
-			line[--k] = '\0';
-		if (k == 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nv = realloc(v, cap * sizeof *v);
-			if (!nv) {
-				fputs("grpx: out of memory\n", stderr);
-				exit(1);
-			}
-			v = nv;
-		}
-		v[(*n)++] = strdup(line);
+/* One input source: values given, or the records of a file. */
+struct source {
+	char **v;  /* NULL-terminated, owned */
+	size_t n;
+	int fd;    /* read as the run goes instead (stdin, a pipe), or -1 */
+};
+
+static void source_add(struct source *s, char *v)
+{
+	char **nv = realloc(s->v, (s->n + 2) * sizeof *nv);
+
+	if (!nv || !v) {
+		fputs("grpx: out of memory\n", stderr);
+		exit(1);
 	}
+	s->v = nv;
+	s->v[s->n++] = v;
+	s->v[s->n] = NULL;
+}
+
+/*
+ * A `::::` / -a source.  A regular file is read now; stdin ("-") or a
+ * pipe is read by the run as it goes (so its first records start tasks
+ * before its end, and signals act while it is read).
+ */
+static void source_file(struct source *s, const char *path, int nul)
+{
+	struct stat st;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(STDIN_FILENO);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die_usage("cannot read input file '%s': %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode)) {
+		s->fd = fd;
+		return;
+	}
+	FILE *f = fdopen(fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t k;
+	if (!f)
+		die_usage("cannot read input file '%s': %s", path, strerror(errno));
+	while ((k = getdelim(&line, &cap, nul ? '\0' : '\n', f)) >= 0) {
+		if (k > 0 && line[k - 1] == (nul ? '\0' : '\n'))
+			line[--k] = '\0';
+		source_add(s, strdup(line));
+	}
+	if (ferror(f))
+		die_usage("cannot read input file '%s': %s", path, strerror(errno));
 	free(line);
-	return v;
+	fclose(f);
 }
 
 static int adhoc(struct cli *c, int mode, int argc, char **argv)
 {
 	int first = parse_options(c, argc, argv, 1);
-	char **cmds = argv + first, err[512];
-	size_t n = (size_t)(argc - first);
+	bool dashdash = first > 1 && !strcmp(argv[first - 1], "--");
+	char err[512];
 	struct grpx_job *job = NULL;
+	struct source src[64];
+	size_t nsrc = 0, ncmd = 0;
+	int stream = -1;
 
 	c->adhoc.mode = (enum grpx_mode)mode;
 	if ((mode == GRPX_TAKE || mode == GRPX_LAST) && c->adhoc.count < 0)
 		die_usage("%s needs --count", grpx_mode_name(mode));
-	if (n == 0) {
-		cmds = read_commands(&n);
-		if (n == 0) {
-			if (mode == GRPX_ERRGROUP || mode == GRPX_SIZED || mode == GRPX_ALL ||
-			    mode == GRPX_SCHEDULE)
-				return 0;
-			die_usage("%s needs at least one command", grpx_mode_name(mode));
+	/* the commands, up to the first input source */
+	while (first + (int)ncmd < argc && strcmp(argv[first + ncmd], ":::") &&
+	       strcmp(argv[first + ncmd], "::::"))
+		ncmd++;
+	for (size_t i = 0; i < ncmd && !dashdash; i++)
+		if (argv[first + i][0] == '-')
+			die_usage("unknown option '%s' after the commands (options go before the "
+				  "commands; '--' before a command that begins with '-')",
+				  argv[first + i]);
+	/* -a FILE..., then the ::: and :::: sources, in order */
+	for (size_t i = 0; i < c->nargf; i++) {
+		src[nsrc] = (struct source){ .fd = -1 };
+		source_file(&src[nsrc++], c->argf[i], c->adhoc.nul);
+	}
+	for (int i = first + (int)ncmd; i < argc;) {
+		bool files = !strcmp(argv[i], "::::");
+		if (i + 1 == argc || !strcmp(argv[i + 1], ":::") || !strcmp(argv[i + 1], "::::"))
+			die_usage("'%s' needs %s", argv[i], files ? "a file" : "values");
+		for (i++; i < argc && strcmp(argv[i], ":::") && strcmp(argv[i], "::::"); i++) {
+			if (nsrc == sizeof src / sizeof src[0])
+				die_usage("too many input sources");
+			if (files) {
+				src[nsrc] = (struct source){ .fd = -1 };
+				source_file(&src[nsrc++], argv[i], c->adhoc.nul);
+				continue;
+			}
+			if (!strcmp(argv[i - 1], ":::")) /* a new source starts */
+				src[nsrc++] = (struct source){ .fd = -1 };
+			source_add(&src[nsrc - 1], strdup(argv[i]));
 		}
+	}
+	for (size_t i = 0; i < nsrc; i++)
+		if (src[i].fd >= 0) {
+			if (stream >= 0)
+				die_usage("only one input source can be read as the run goes "
+					  "(stdin or a pipe)");
+			stream = (int)i;
+		}
+	if (nsrc && ncmd == 0)
+		die_usage("input sources need a command (a template)");
+	if (nsrc && ncmd > 1)
+		die_usage("one command template goes with input sources, not %zu commands", ncmd);
+	char **cmds = argv + first, **lists[64];
+	if (ncmd == 1 && (nsrc || grpx_template_has_rs(cmds[0], 1))) {
+		/* a template: its inputs come from the sources, or stdin */
+		c->adhoc.tpl = cmds[0];
+		if (!nsrc) {
+			src[nsrc++] = (struct source){ .fd = STDIN_FILENO };
+			stream = 0;
+		}
+		for (size_t i = 0; i < nsrc; i++)
+			lists[i] = src[i].v;
+		c->adhoc.src = (char *const *const *)lists;
+		c->adhoc.nsrc = nsrc;
+		c->adhoc.stream = stream;
+		c->adhoc.in_fd = stream >= 0 ? src[stream].fd : -1;
+		ncmd = 0;
+	} else if (ncmd == 0) {
+		c->adhoc.in_fd = STDIN_FILENO; /* commands, one a line */
+	} else {
+		c->adhoc.stdin_stage = 1; /* `seq 5 | grpx waterfall 'sort -r' 'head -2'` */
 	}
 	if (mode == GRPX_SIZED && c->adhoc.limit < 0 && c->o.jobs > 0)
 		c->adhoc.limit = c->o.jobs; /* `grpx sized -j4` runs four at once, as xargs -P4 */
-	int made = grpx_job_adhoc(&c->adhoc, cmds, n, &job, err, sizeof err);
-	if (cmds != argv + first) { /* read from stdin: the job has its own copies */
-		for (size_t i = 0; i < n; i++)
-			free(cmds[i]);
-		free(cmds);
+	int made = grpx_job_adhoc(&c->adhoc, cmds, ncmd, &job, err, sizeof err);
+	for (size_t i = 0; i < nsrc; i++) {
+		for (size_t k = 0; k < src[i].n; k++)
+			free(src[i].v[k]);
+		free(src[i].v);
 	}
 	if (made < 0)
 		die_usage("%s", err);
+	c->tpl = c->adhoc.tpl != NULL;
 	int rc = run_job(c, job);
 	grpx_job_free(job);
 	return rc;
@@ -437,7 +567,8 @@ int main(int argc, char **argv)
 
 	c.adhoc = (struct grpx_adhoc){ .limit = -1, .count = -1, .attempts = -1,
 				       .initial_ms = -1, .max_ms = -1, .on_error = -1,
-				       .stagger_ms = -1, .delay_ms = -1 };
+				       .stagger_ms = -1, .delay_ms = -1, .task_timeout_ms = -1,
+				       .stream = -1, .in_fd = -1 };
 	ensure_std_fds();
 	cloexec_inherited();
 	if (argc < 2)
@@ -481,7 +612,7 @@ int main(int argc, char **argv)
 		(c.paths ? grpx_job_paths : grpx_job_plan)(job, stdout);
 	} else {
 		for (int i = first + 1; i < argc; i++)
-			if (!grpx_job_find(job, argv[i])) {
+			if (!*argv[i] || !grpx_job_find(job, argv[i])) { /* "": the root, no node */
 				grpx_job_free(job);
 				die_usage("no node '%s' in '%s'", argv[i], argv[first]);
 			}

@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "mode.h"
+#include "template.h"
 
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t len, const char *fmt, ...)
@@ -19,8 +20,9 @@ static int fail(char *err, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-/* The job-file rules of SPEC section 3, said in terms of flags. */
-static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
+/* The job-file rules of SPEC section 3, said in terms of flags; `fed`:
+ * more tasks come from input as the run goes (checked then, feed.c). */
+static int check(const struct grpx_adhoc *a, size_t n, bool fed, char *err, size_t len)
 {
 	const struct mode_info *mi = mode_info_of((int)a->mode);
 	const char *mode = mi->name;
@@ -56,17 +58,19 @@ static int check(const struct grpx_adhoc *a, size_t n, char *err, size_t len)
 				    "from 0 to 255", a->retry_on[i]);
 	/* The engine's deadlines are in us: keep them inside int64. */
 	if (a->stagger_ms > GRPX_DURATION_MAX_MS ||
-	    a->delay_ms > GRPX_DURATION_MAX_MS ||
+	    a->delay_ms > GRPX_DURATION_MAX_MS || a->task_timeout_ms > GRPX_DURATION_MAX_MS ||
 	    a->initial_ms > GRPX_DURATION_MAX_MS ||
 	    a->max_ms > GRPX_DURATION_MAX_MS)
 		return fail(err, len, "durations must be at most 1000000h");
 	if (a->on_error < -1 || a->on_error > GRPX_ON_CONTINUE ||
 	    a->stagger_ms < -1 || a->delay_ms < -1)
 		return fail(err, len, "invalid option value");
-	if (n == 0 && (mi->flags & M_NEEDS_KIDS))
-		return fail(err, len, "mode '%s' needs a command", mode);
 	if (counted && a->count == -1)
 		return fail(err, len, "mode '%s' needs --count", mode);
+	if (fed)
+		return 0;
+	if (n == 0 && (mi->flags & M_NEEDS_KIDS))
+		return fail(err, len, "mode '%s' needs a command", mode);
 	if (counted && (size_t)a->count > n)
 		return fail(err, len, "--count is %ld but there %s %zu command%s",
 			    a->count, n == 1 ? "is" : "are", n, n == 1 ? "" : "s");
@@ -118,17 +122,86 @@ static struct grpx_node *add(struct grpx_job *job, struct grpx_node *p,
 	return n;
 }
 
+struct grpx_node *adhoc_task(struct grpx_job *job, struct grpx_node *g, char *run, char **input,
+			     const struct grpx_adhoc *a, size_t *cap)
+{
+	const struct mode_info *mi = mode_info_of(g->mode);
+	uint32_t i = g->nkids;
+	struct grpx_node *t = NULL;
+	char pos[24];
+
+	if (i == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct grpx_node **v = realloc(g->kids, ncap * sizeof *v);
+		if (!v || i == UINT32_MAX - 2)
+			goto fail;
+		g->kids = v;
+		*cap = ncap;
+	}
+	snprintf(pos, sizeof pos, "%u", i + 1);
+	if (!(t = add(job, g, i, pos)))
+		goto fail;
+	t->run = run;
+	t->input = input;
+	t->timeout_ms = a->task_timeout_ms;
+	if (!(mi->flags & M_ONE_CHILD) && set_retry(t, a) != 0)
+		return NULL; /* t is g's now: freed with it */
+	if ((mi->flags & M_TIMED) && a->delay_ms >= 0) {
+		struct node_opts *o = node_opts(t);
+		if (!o)
+			return NULL;
+		o->delay_ms = i && a->delay_ms > GRPX_DURATION_MAX_MS / (int64_t)i
+			? GRPX_DURATION_MAX_MS : a->delay_ms * (int64_t)i;
+	}
+	if (a->stdin_stage && (mi->flags & M_STAGES) && i == 0)
+		t->stdin_inherit = true; /* `seq 5 | grpx waterfall 'sort -r' 'head -2'` */
+	return t;
+fail:
+	free(run);
+	for (char **p = input; p && *p; p++)
+		free(*p);
+	free(input);
+	return NULL;
+}
+
+/* The group's --shell, --cwd and --env: inherited by every task. */
+static int set_group(struct grpx_node *g, const struct grpx_adhoc *a)
+{
+	struct node_opts *o;
+	size_t n = 0;
+
+	if (a->stagger_ms < 0 && !a->shell && !a->cwd && !a->env)
+		return 0;
+	if (!(o = node_opts(g)))
+		return -1;
+	if (a->stagger_ms >= 0)
+		o->stagger_ms = a->stagger_ms;
+	if (a->shell && (!(o->shell = xcalloc(2, sizeof *o->shell)) ||
+			 !(o->shell[0] = strdup(a->shell))))
+		return -1;
+	if (a->cwd && !(o->cwd = strdup(a->cwd)))
+		return -1;
+	while (a->env && a->env[n])
+		n++;
+	if (a->env && !(o->env = xcalloc(n + 1, sizeof *o->env)))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!(o->env[i] = strdup(a->env[i])))
+			return -1;
+	return 0;
+}
+
 int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 		   struct grpx_job **jobp, char *err, size_t errlen)
 {
 	const struct mode_info *mi = mode_info_of((int)a->mode);
-	bool one = mi->flags & M_ONE_CHILD;
+	bool fed = a->tpl || a->in_fd >= 0;
 	struct grpx_job *job;
 	struct grpx_node *r, *g;
-	char pos[24];
+	size_t cap = n;
 
 	*jobp = NULL;
-	if (check(a, n, err, errlen) != 0)
+	if (check(a, n, fed, err, errlen) != 0)
 		return -1;
 	if (n > UINT32_MAX - 2 || !(job = calloc(1, sizeof *job)))
 		return fail(err, errlen, "out of memory");
@@ -144,33 +217,28 @@ int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 	g->grp->limit = a->limit > 0 ? (uint32_t)a->limit : 0;
 	g->grp->count = a->count > 0 ? (uint32_t)a->count : 0;
 	g->on_error = (int8_t)a->on_error;
-	if (a->stagger_ms >= 0) {
-		struct node_opts *o = node_opts(g);
-		if (!o)
-			goto oom;
-		o->stagger_ms = a->stagger_ms;
-	}
+	if (set_group(g, a) != 0)
+		goto oom;
 	/* A retry group retries itself; in the other modes each task does. */
-	if (one && set_retry(g, a) != 0)
+	if ((mi->flags & M_ONE_CHILD) && set_retry(g, a) != 0)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
-		struct grpx_node *t;
-		snprintf(pos, sizeof pos, "%zu", i + 1);
-		if (!(t = add(job, g, (uint32_t)i, pos)) ||
-		    !(t->run = strdup(cmds[i])) ||
-		    (!one && set_retry(t, a) != 0))
+		char *run = strdup(cmds[i]);
+		if (!run || !adhoc_task(job, g, run, NULL, a, &cap))
 			goto oom;
-		if ((mi->flags & M_TIMED) && a->delay_ms >= 0) {
-			struct node_opts *o = node_opts(t);
-			if (!o)
-				goto oom;
-			o->delay_ms = i && a->delay_ms > GRPX_DURATION_MAX_MS / (int64_t)i
-				? GRPX_DURATION_MAX_MS : a->delay_ms * (int64_t)i;
-		}
 	}
+	if (fed && !(g->grp->feed = feed_new(a, cap)))
+		goto oom;
 	*jobp = job;
 	return 0;
 oom:
 	grpx_job_free(job);
 	return fail(err, errlen, "out of memory");
+}
+
+int grpx_template_has_rs(const char *cmd, size_t nsrc)
+{
+	struct tpl_input in = { .n = nsrc };
+
+	return tpl_has_rs(cmd, &in);
 }

@@ -16,7 +16,7 @@ extern char **environ;
 
 struct spawn {
 	char **argv, **envp, *cwd, *prog;
-	char *vars[4];
+	char *vars[5];
 	int how;               /* slurm_how(): local, a step, a job of its own */
 	const char *path;      /* the PATH the program is looked up in */
 	char srun[512];        /* the text of srun's words */
@@ -48,7 +48,7 @@ static int build_env(struct spawn *sp, const struct grpx_node *t)
 			nkeys++;
 	while (environ[nbase])
 		nbase++;
-	sp->envp = calloc(nbase + nkeys + 1, sizeof *sp->envp);
+	sp->envp = calloc(nbase + nkeys + 2, sizeof *sp->envp);
 	if (!sp->envp)
 		return ENOMEM;
 	for (size_t i = 0; i < nbase; i++)
@@ -70,6 +70,18 @@ static int build_env(struct spawn *sp, const struct grpx_node *t)
 		return ENOMEM;
 	for (int i = 0; i < 4; i++)
 		env_put(sp->envp, &nenv, sp->vars[i]);
+	if (t->input) { /* GRPX_INPUT: the raw inputs, joined by a space */
+		size_t len = sizeof "GRPX_INPUT=";
+		for (char **p = t->input; *p; p++)
+			len += strlen(*p) + 1;
+		char *v = sp->vars[4] = malloc(len);
+		if (!v)
+			return ENOMEM;
+		v = stpcpy(v, "GRPX_INPUT=");
+		for (char **p = t->input; *p; p++)
+			v = stpcpy(stpcpy(v, p == t->input ? "" : " "), *p);
+		env_put(sp->envp, &nenv, sp->vars[4]);
+	}
 	sp->path = getenv("PATH");
 	for (char **e = sp->envp; *e; e++)
 		if (!strncmp(*e, "PATH=", 5))
@@ -146,7 +158,7 @@ static void spawn_free(struct spawn *sp)
 	free(sp->argv);
 	free(sp->cwd);
 	free(sp->prog);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		free(sp->vars[i]);
 }
 

@@ -8,8 +8,11 @@
  * rounded to the nearest one.  Signs, spaces, an empty string and anything
  * else fail with EINVAL; a value past INT64_MAX milliseconds with ERANGE.
  *
- * Formatting writes the same parts without fractions ("1s500ms", not
- * "1.5s"): always exact, and what it writes parses back to the same value.
+ * Formatting writes durations the way people write them: hours and
+ * minutes, then seconds with a decimal fraction ("1.5s", "1m30s",
+ * "1h0.25s"), and milliseconds only for what is under a second ("250ms",
+ * "1m500ms").  A fraction has at most three digits, so the text is always
+ * exact and parses back to the same value (`grpx plan` relies on that).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -96,21 +99,33 @@ int grpx_parse_duration(const char *s, int64_t *out)
 void grpx_format_duration(int64_t ms, char *buf, size_t len)
 {
 	uint64_t v = ms < 0 ? -(uint64_t)ms : (uint64_t)ms;
+	uint64_t h = v / 3600000, m = v / 60000 % 60, s = v / 1000 % 60, frac = v % 1000;
 	size_t off = 0;
 
 	if (len == 0)
 		return;
 	buf[0] = '\0';
+#define PUT(...) (off += off < len ? (size_t)snprintf(buf + off, len - off, __VA_ARGS__) : 0)
 	if (ms < 0)
-		off += (size_t)snprintf(buf, len, "-");
-	if (v == 0)
-		snprintf(buf + off, len - off, "0s");
-	for (size_t u = 0; u < NUNITS && v; u++) {
-		uint64_t n = v / (uint64_t)units[u].ms;
-		v %= (uint64_t)units[u].ms;
-		if (n && off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%llu%s",
-						(unsigned long long)n,
-						units[u].name);
+		PUT("-");
+	if (h)
+		PUT("%lluh", (unsigned long long)h);
+	if (m)
+		PUT("%llum", (unsigned long long)m);
+	if (s) {
+		PUT("%llu", (unsigned long long)s);
+		if (frac) { /* three digits, without the trailing zeros */
+			char d[4];
+			snprintf(d, sizeof d, "%03u", (unsigned)frac);
+			for (int i = 2; i > 0 && d[i] == '0'; i--)
+				d[i] = '\0';
+			PUT(".%s", d);
+		}
+		PUT("s");
+	} else if (frac) {
+		PUT("%ums", (unsigned)frac);
+	} else if (v == 0) {
+		PUT("0s");
 	}
+#undef PUT
 }

@@ -1,7 +1,7 @@
 /*
  * export.c - the run for other tools: JUnit XML (CI servers) and Chrome
  * Trace Event JSON (Perfetto, chrome://tracing).  Both are written after
- * the run from the tree, atomically.
+ * the run from the tree, by outfile_write().
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,28 +11,13 @@
 
 #include "run.h"
 
-/*
- * Length of the UTF-8 sequence at s (at most n bytes) if it encodes a
- * character XML allows, or 0: no overlongs, surrogates, U+FFFE/U+FFFF or
- * code points past U+10FFFF.
- */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/* Length of the UTF-8 sequence at s if it encodes a character XML allows
+ * (not U+FFFE or U+FFFF either), or 0. */
+static size_t xml_char_len(const unsigned char *s, size_t n)
 {
-	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
-		   : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	uint32_t cp;
+	size_t len = utf8_len(s, n);
 
-	if (len == 0 || len > n)
-		return 0;
-	cp = len == 1 ? s[0] : s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    cp == 0xfffe || cp == 0xffff)
+	if (len == 3 && s[0] == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))
 		return 0;
 	return len;
 }
@@ -43,7 +28,7 @@ static void xml_text(FILE *f, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(p + i, n - i);
+		size_t len = xml_char_len(p + i, n - i);
 		unsigned char c = p[i];
 		if (len == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
 			fputs("\xef\xbf\xbd", f);
@@ -184,15 +169,11 @@ static void tally_tree(const struct grpx_node *n, struct tally *c)
 		tally_tree(n->kids[i], c);
 }
 
-int grpx_report_junit(const struct grpx_run *run, const char *path)
+static void junit_fill(FILE *f, const void *arg)
 {
-	const struct grpx_run *r = run;
+	const struct grpx_run *r = arg;
 	struct tally c = { 0 };
-	char tmp[4096];
-	FILE *f = atomic_open(path, tmp, sizeof tmp);
 
-	if (!f)
-		return -1;
 	tally_tree(r->job->root, &c);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<testsuites name=\"grpx\" tests=\"%u\" failures=\"%u\" errors=\"%u\" "
@@ -200,7 +181,11 @@ int grpx_report_junit(const struct grpx_run *run, const char *path)
 		c.tests, c.failures, c.errors, c.skipped, secs(r->job->root));
 	suites(f, r, r->job->root);
 	fputs("</testsuites>\n", f);
-	return atomic_commit(f, tmp, path);
+}
+
+int grpx_report_junit(const struct grpx_run *run, const char *path)
+{
+	return outfile_write(path, junit_fill, run);
 }
 
 static void trace_event(FILE *f, bool *first, const struct grpx_node *t, unsigned attempt,
@@ -253,15 +238,11 @@ static void trace_tree(FILE *f, bool *first, const struct grpx_node *n, bool tas
 	}
 }
 
-int grpx_report_trace(const struct grpx_run *run, const char *path)
+static void trace_fill(FILE *f, const void *arg)
 {
-	const struct grpx_run *r = run;
-	char tmp[4096];
+	const struct grpx_run *r = arg;
 	bool first = true;
-	FILE *f = atomic_open(path, tmp, sizeof tmp);
 
-	if (!f)
-		return -1;
 	fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [", f);
 	trace_tree(f, &first, r->job->root, r->recs == NULL);
 	for (size_t i = 0; i < r->nrecs; i++) {
@@ -270,5 +251,9 @@ int grpx_report_trace(const struct grpx_run *run, const char *path)
 			    e->a.start_ms, e->a.end_ms);
 	}
 	fputs("\n]}\n", f);
-	return atomic_commit(f, tmp, path);
+}
+
+int grpx_report_trace(const struct grpx_run *run, const char *path)
+{
+	return outfile_write(path, trace_fill, run);
 }

@@ -47,17 +47,83 @@ static void arm_due(struct grpx_run *r, struct grpx_node *g)
 		timer_arm(r, g, TM_WAKE, due);
 }
 
+static void on_input(struct grpx_run *r, struct watch *w, uint32_t revents);
+static void settle(struct grpx_run *r, struct grpx_node *g);
+
+/* Read the input only while g wants a child it does not have yet.
+ * Returns true when the input turned out to be a file: ask it again. */
+static bool want_input(struct grpx_run *r, struct grpx_node *g, bool want)
+{
+	int err = feed_watch(r, g->grp->feed, g, on_input, want);
+
+	if (err == EAGAIN)
+		return true;
+	if (err)
+		feed_stop(r, g->grp->feed); /* cannot watch it: no more children */
+	return false;
+}
+
+/*
+ * A mode that chooses among its children (race, take, waterfall, ...)
+ * sees them all: its input is read to the end before the first starts.
+ * Returns true once they are all there.
+ */
+static bool all_input(struct grpx_run *r, struct grpx_node *g)
+{
+	struct feed *f = g->grp->feed;
+	struct mode_now now = now_of(r);
+
+	if (!f || !feed_waits_all(f, g->mode))
+		return true;
+	while (feed_pull(r, g) > 0)
+		;
+	if (!feed_done(f)) {
+		if (want_input(r, g, true))
+			return all_input(r, g);
+		return false;
+	}
+	want_input(r, g, false);
+	g->grp->open = false;
+	if (feed_check(f, g) < 0) { /* a usage error: nothing runs, the caller says why */
+		r->input_error = feed_error(f);
+		group_decide(r, g, GRPX_CANCELED, WHY_NONE, NULL);
+		return false;
+	}
+	if (g->nkids == 0) {
+		group_decide(r, g, GRPX_OK, WHY_NONE, NULL);
+		return false;
+	}
+	if (mode_ops_of(g->mode)->begin && mode_ops_of(g->mode)->begin(g, &now) < 0) {
+		group_decide(r, g, GRPX_FAILED, WHY_FAILED, NULL);
+		return false;
+	}
+	return true;
+}
+
 void group_fill(struct grpx_run *r, struct grpx_node *g)
 {
 	const struct mode_ops *ops = mode_ops_of(g->mode);
 	uint32_t limit = limit_of(r, g);
 	struct mode_now now = now_of(r);
+	bool hungry = false;
 
-	if (g->state != G_RUN)
+	if (g->state != G_RUN || (g->grp->feed && !all_input(r, g)))
 		return;
 	while (!g->verdict && !g->draining && !r->signal && !r->sig_pending &&
 	       (!limit || g->grp->running < limit)) {
 		uint32_t i = ops->next(g, &now);
+		if (i == M_NONE && g->grp->open) { /* ask the input for one more */
+			int k = feed_pull(r, g);
+			if (k > 0)
+				continue;
+			if (k == 0) {
+				hungry = true;
+			} else {
+				g->grp->open = false;
+				settle(r, g);
+			}
+			break;
+		}
 		if (i == M_NONE)
 			break;
 		struct grpx_node *c = g->kids[i];
@@ -67,6 +133,10 @@ void group_fill(struct grpx_run *r, struct grpx_node *g)
 			group_start(r, c);
 		else
 			task_launch(r, c);
+	}
+	if (g->grp->open && want_input(r, g, hungry && g->state == G_RUN && !g->verdict)) {
+		group_fill(r, g);
+		return;
 	}
 	arm_due(r, g);
 }
@@ -120,6 +190,10 @@ void group_decide(struct grpx_run *r, struct grpx_node *g, int status, int why,
 		return;
 	g->verdict = true;
 	g->status = (uint8_t)status;
+	if (g->grp->feed && g->grp->open) { /* what is left of its input is not read */
+		feed_stop(r, g->grp->feed);
+		g->grp->open = false;
+	}
 	if (status != GRPX_OK)
 		drop_picks(r, g); /* nothing was emitted: nothing is `selected` */
 	timer_disarm(r, g, TM_WAKE);
@@ -234,6 +308,47 @@ static void log_attempt(struct grpx_node *g, struct grpx_node *c, double start_m
 	attempt_log(g, (struct attempt){ e->exit_code, e->signal, c->status, start_ms, end_ms });
 }
 
+/* Carry out g's verdict on the end of c (NULL: its input ended). */
+static void act(struct grpx_run *r, struct grpx_node *g, struct grpx_node *c,
+		const struct decision *d)
+{
+	switch (d->verdict) {
+	case V_OK:
+		results_release_picks(r, g);
+		group_decide(r, g, GRPX_OK, d->why, d->cause);
+		break;
+	case V_FAIL:
+		if (c && mode_info_of(g->mode)->on_error < 0)
+			note_error(g, c);
+		group_decide(r, g, d->canceled ? GRPX_CANCELED : GRPX_FAILED, d->why, d->cause);
+		break;
+	case V_RETRY:
+		retry_child(r, g);
+		break;
+	default:
+		break;
+	}
+}
+
+/* g's input ended: every child is known now, and it may be decided. */
+static void settle(struct grpx_run *r, struct grpx_node *g)
+{
+	if (g->state == G_RUN && !g->verdict) {
+		struct decision d = mode_ops_of(g->mode)->ended(g, NULL);
+		act(r, g, NULL, &d);
+	}
+}
+
+static void on_input(struct grpx_run *r, struct watch *w, uint32_t revents)
+{
+	struct grpx_node *g = feed_group(feed_of_watch(w));
+
+	(void)revents;
+	feed_read(r, g->grp->feed);
+	group_fill(r, g);
+	check_end(r, g);
+}
+
 void group_deliver(struct grpx_run *r, struct grpx_node *c)
 {
 	struct grpx_node *g = c->up;
@@ -267,22 +382,7 @@ void group_deliver(struct grpx_run *r, struct grpx_node *c)
 		apply_fate(r, g, c, d.out);
 		if (mode_has(g->mode, M_ORDERED))
 			release_in_order(r, g);
-		switch (d.verdict) {
-		case V_OK:
-			results_release_picks(r, g);
-			group_decide(r, g, GRPX_OK, d.why, d.cause);
-			break;
-		case V_FAIL:
-			if (mode_info_of(g->mode)->on_error < 0)
-				note_error(g, c);
-			group_decide(r, g, d.canceled ? GRPX_CANCELED : GRPX_FAILED, d.why, d.cause);
-			break;
-		case V_RETRY:
-			retry_child(r, g);
-			break;
-		default:
-			break;
-		}
+		act(r, g, c, &d);
 	} else if (mode_has(g->mode, M_SELECTS)) {
 		results_discard(r, c, false); /* decided: it holds nothing more */
 	} else {
@@ -299,7 +399,7 @@ static void attempt_reset(struct grpx_node *g)
 {
 	struct group *gr = g->grp;
 
-	*gr = (struct group){ .limit = gr->limit, .count = gr->count };
+	*gr = (struct group){ .limit = gr->limit, .count = gr->count, .feed = gr->feed };
 	g->verdict = g->draining = false;
 	g->err_head = g->err_tail = NULL;
 	g->pick = 0;
@@ -324,6 +424,17 @@ static void attempt_begin(struct grpx_run *r, struct grpx_node *g)
 	if (timeout >= 0)
 		timer_arm(r, g, TM_DEADLINE, deadline_after(g->grp->started_at, timeout));
 	now = now_of(r);
+	g->grp->open = g->grp->feed && !feed_done(g->grp->feed);
+	if (g->grp->open && feed_waits_all(g->grp->feed, g->mode)) {
+		group_fill(r, g); /* reads the input; the mode begins once it is all in */
+		check_end(r, g);
+		return;
+	}
+	if (g->nkids == 0 && g->grp->open) {
+		group_fill(r, g);
+		check_end(r, g);
+		return;
+	}
 	if (g->nkids == 0 && mode_has(g->mode, M_NEEDS_KIDS)) {
 		/* an empty matrix: the group is its own cause, "matrix has no
 		 * values" (node_error_message) */

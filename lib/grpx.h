@@ -97,13 +97,38 @@ struct grpx_adhoc {
 	size_t nretry_on;
 	int on_error;                /* -1 or an enum value of grpx_on_error */
 	int64_t stagger_ms, delay_ms; /* -1: not given */
+	/* settings of every task: --task-timeout, --shell, --cwd, --env */
+	int64_t task_timeout_ms;     /* -1: none */
+	const char *shell, *cwd;     /* borrowed; NULL: not given */
+	char *const *env;            /* borrowed "K=V" list, NULL-terminated; or NULL */
+	/*
+	 * SPEC section 7.1.  With `tpl`, every task is the template expanded
+	 * with one combination of the sources (the first varying slowest);
+	 * without it, every record read from in_fd is a command.  Sources are
+	 * lists of values (`:::`, `::::`), except source `stream`, which is
+	 * read from in_fd as the run goes: the first task starts as soon as
+	 * its input is read.  Records end with a newline, or a NUL with `nul`.
+	 */
+	const char *tpl;             /* borrowed; NULL: no template */
+	char *const *const *src;     /* borrowed; nsrc NULL-terminated lists (src[stream] unused) */
+	size_t nsrc;
+	int stream;                  /* the source read from in_fd, -1: none */
+	int in_fd;                   /* -1: no input read as the run goes */
+	int nul;
+	int stdin_stage;             /* waterfall: grpx's stdin is the first stage's */
 };
 
 enum grpx_on_error { GRPX_ON_CANCEL, GRPX_ON_DRAIN, GRPX_ON_CONTINUE };
 
-/* Build a one-group job from commands; the strings are copied. */
+/* Build a one-group job from commands (and the inputs of a->tpl or a->in_fd,
+ * made into tasks as the run goes); the strings are copied. */
 int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 		   struct grpx_job **jobp, char *err, size_t errlen);
+
+/* Does cmd hold one of GNU parallel's replacement strings for nsrc
+ * positional sources ({}, {.}, {1}, {#}, ...)?  (Then `grpx MODE cmd`
+ * is a template that reads its inputs from stdin.) */
+int grpx_template_has_rs(const char *cmd, size_t nsrc);
 
 /* The node at `path` ("" is the root), or NULL. */
 struct grpx_node *grpx_job_find(struct grpx_job *job, const char *path);
@@ -243,19 +268,34 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o,
 int grpx_run_write(struct grpx_run *r, int stream, const char *buf, size_t len);
 enum grpx_outcome grpx_run_outcome(const struct grpx_run *r);
 int grpx_run_signal(const struct grpx_run *r); /* 0 unless interrupted */
+/* Why an ad-hoc group could not run with the input it read (a mode that
+ * needs a command got none, --count above the commands, ...): a usage
+ * error, nothing ran; NULL when there is none. */
+const char *grpx_run_input_error(const struct grpx_run *r);
+/* How many tasks an ad-hoc group's input (a->tpl, a->in_fd) made. */
+uint64_t grpx_run_inputs(const struct grpx_run *r);
 /* errno of the first failed write to GRPX_STDOUT, GRPX_STDERR or
  * GRPX_EVENTS (EPIPE: the reader went away), or 0. */
 int grpx_run_stream_error(const struct grpx_run *r, int stream);
 int grpx_run_exit_code(const struct grpx_run *r); /* as a shell shows it */
 /* With -x: the one cause's own status, else grpx_run_exit_code(). */
 int grpx_run_cause_code(const struct grpx_run *r);
+/* The status the caller will exit with, when it is not grpx_run_exit_code()
+ * (-x, a file that could not be written): the JSON report's exit_code. */
+void grpx_run_set_exit_code(struct grpx_run *r, int code);
 size_t grpx_run_nerrors(const struct grpx_run *r);
 /* The i-th cause in arrival order; *msg is owned by the run. */
 const char *grpx_run_error(const struct grpx_run *r, size_t i,
 			   const char **msg);
-/* Write the JSON report atomically (temp file + rename). */
+/*
+ * The run's files, each written whole when the run has ended: atomically
+ * (temp file + rename) when `path` is a regular file or does not exist,
+ * through grpx's own descriptor when it names its stdout or stderr, and in
+ * place otherwise (a FIFO, a device; a symlink is followed).  0, or -1
+ * with errno.  The JSON report (SPEC section 6):
+ */
 int grpx_report_json(const struct grpx_run *r, const char *path);
-/* JUnit XML: a testsuite per group, a testcase per task (atomically). */
+/* JUnit XML: a testsuite per group, a testcase per task. */
 int grpx_report_junit(const struct grpx_run *r, const char *path);
 /* Chrome Trace Event JSON: one complete event per task attempt. */
 int grpx_report_trace(const struct grpx_run *r, const char *path);
@@ -270,7 +310,7 @@ const char *grpx_signal_name(int sig);
 
 /* Durations: "250ms", "2s", "1.5m", "1h30m", or bare seconds. */
 int grpx_parse_duration(const char *s, int64_t *ms);
-/* "2s", "1m30s", "250ms": the shortest exact form. */
+/* "2s", "1.5s", "1m30s", "250ms": as people write them, exact (parses back). */
 void grpx_format_duration(int64_t ms, char *buf, size_t len);
 
 #endif

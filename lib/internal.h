@@ -99,7 +99,9 @@ extern const struct node_opts opts_default;
 struct group {
 	uint32_t limit;            /* 0: none (sized: CPU count, resolved at run) */
 	uint32_t count;            /* take/last; 0 elsewhere */
+	struct feed *feed;         /* owned; ad hoc: children made from input as the run goes */
 	/* --- run state (group.c); reset at every attempt --- */
+	bool open;                 /* its feed may still bring children */
 	uint32_t running;          /* children started and not ended */
 	uint32_t ended;            /* children ended (skipped ones included) */
 	uint32_t nok, nbad;        /* children ended ok / failed, timeout or error */
@@ -115,6 +117,7 @@ struct group {
 };
 
 struct tio;
+struct feed;
 
 struct grpx_node {
 	/* --- job model: filled by the loader --- */
@@ -128,6 +131,7 @@ struct grpx_node {
 	const char *name;          /* not owned: the tail of path; given, or the 1-based position */
 	char *run;                 /* owned; a task's command, or NULL */
 	char **argv;               /* owned, NULL-terminated; or NULL */
+	char **input;              /* owned, NULL-terminated: an ad-hoc template's inputs; or NULL */
 	const struct node_opts *opt; /* owned unless &opts_default */
 	struct group *grp;         /* owned; groups only, NULL for tasks */
 	int64_t timeout_ms;        /* -1: none; never inherited */
@@ -156,6 +160,7 @@ struct grpx_node {
 	bool counted;              /* counted in its group's `running` */
 	uint32_t pick;             /* 1-based order in which its group selected it, 0: not */
 	uint32_t attempt;          /* 1-based, current or last attempt */
+	uint32_t jslot;            /* ad hoc {%}: the job slot its running attempt holds, 0 */
 	int errnum;                /* the errno that stopped it, or SLURM_E*; 0 */
 	char *errtext;             /* SLURM_ESRUN: srun's own words, owned; NULL */
 	uint8_t errwhat;           /* enum err_what: what errnum is about */
@@ -269,6 +274,18 @@ int at_format(const struct at_spec *at, char *buf, size_t len);
 
 /* modes.c (the rest of the mode table is in mode.h) */
 const char *mode_name(int mode);
+
+/* feed.c: an ad-hoc group's children made from input (run.h has the rest). */
+/* A feed with the settings of `a` (its lists copied), for a group that
+ * already has nkids children; NULL: no memory. */
+struct feed *feed_new(const struct grpx_adhoc *a, size_t nkids);
+void feed_free(struct feed *f);
+
+/* adhoc.c: append a task to ad-hoc group g (its kids array has room for
+ * *cap; grown as needed), running `run` with inputs `input` (both taken,
+ * freed on failure too), set up as `a` says; NULL: no memory. */
+struct grpx_node *adhoc_task(struct grpx_job *job, struct grpx_node *g, char *run, char **input,
+			     const struct grpx_adhoc *a, size_t *cap);
 
 /* util.c */
 void *xcalloc(size_t n, size_t size); /* NULL on failure, like calloc */

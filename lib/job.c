@@ -91,6 +91,7 @@ void node_free(struct grpx_node *n)
 	free(n->path);
 	free(n->run);
 	strv_free(n->argv);
+	strv_free(n->input);
 	if (n->opt != &opts_default) {
 		strv_free(n->opt->shell);
 		strv_free(n->opt->env);
@@ -100,6 +101,8 @@ void node_free(struct grpx_node *n)
 		free(n->opt->retry_on);
 		free((struct node_opts *)n->opt);
 	}
+	if (n->grp)
+		feed_free(n->grp->feed);
 	free(n->grp);
 	free(n->log);
 	free(n->errtext);

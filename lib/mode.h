@@ -31,6 +31,7 @@ enum mode_flag {
 				  command, an empty matrix fails */
 	M_NCPU = 1 << 6,       /* default limit: the number of CPUs (sized) */
 	M_TIMED = 1 << 7,      /* its children take `delay` and `at` (schedule) */
+	M_STREAMS = 1 << 8,    /* may start children before all are known (ad hoc input) */
 };
 
 struct mode_info {
@@ -85,6 +86,8 @@ struct mode_ops {
 	/*
 	 * Child c ended, its status final; the engine has counted it and, in
 	 * modes with on_error, applied on_error (g->draining) without deciding.
+	 * c NULL (M_STREAMS modes only): no child ended, but every child is
+	 * now known (g->grp->open went false): decide if you can.
 	 */
 	struct decision (*ended)(struct grpx_node *g, struct grpx_node *c);
 	/* When next() may next give a child (run clock), or INT64_MAX.  NULL: never. */

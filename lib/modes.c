@@ -21,9 +21,10 @@ const struct mode_ops mode_streaming = {
 #define ALL_KEYS (MK_LIMIT | MK_COUNT | MK_ON_ERROR | MK_STAGGER)
 
 static const struct mode_info infos[GRPX_NMODES + 1] = {
-	[GRPX_ERRGROUP] = { "errgroup", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CANCEL, 1, 0 },
-	[GRPX_SIZED] = { "sized", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1, M_NCPU },
-	[GRPX_ALL] = { "all", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1, M_SELECTS | M_ORDERED },
+	[GRPX_ERRGROUP] = { "errgroup", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CANCEL, 1, M_STREAMS },
+	[GRPX_SIZED] = { "sized", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1, M_NCPU | M_STREAMS },
+	[GRPX_ALL] = { "all", MK_LIMIT | MK_ON_ERROR, GRPX_ON_CONTINUE, 1,
+		       M_SELECTS | M_ORDERED | M_STREAMS },
 	[GRPX_RACE] = { "race", MK_LIMIT | MK_STAGGER, -1, 1, M_SELECTS | M_NEEDS_KIDS },
 	[GRPX_TAKE] = { "take", MK_LIMIT | MK_COUNT | MK_ON_ERROR | MK_STAGGER, GRPX_ON_CONTINUE, 1,
 			M_SELECTS | M_COUNT | M_NEEDS_KIDS },
@@ -96,7 +97,7 @@ struct decision all_ok(const struct grpx_node *g, enum out_fate out)
 {
 	const struct group *gr = g->grp;
 
-	if (gr->ended == g->nkids || (g->draining && gr->running == 0))
+	if ((gr->ended == g->nkids && !gr->open) || (g->draining && gr->running == 0))
 		return (struct decision){ out, gr->nbad ? V_FAIL : V_OK, WHY_FAILED, false,
 					  g->err_head };
 	return (struct decision){ .out = (uint8_t)out };

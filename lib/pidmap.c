@@ -36,6 +36,16 @@ int pid_put(struct pidmap *m, pid_t pid, struct grpx_node *t)
 	return 0;
 }
 
+struct grpx_node *pid_get(const struct pidmap *m, pid_t pid)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = pid_slot(m, pid); m->k[i]; i = (i + 1) & (m->cap - 1))
+		if (m->k[i] == pid)
+			return m->v[i];
+	return NULL;
+}
+
 struct grpx_node *pid_take(struct pidmap *m, pid_t pid)
 {
 	if (!m->cap)

@@ -1,6 +1,7 @@
 /*
- * report.c - the JSON report (SPEC section 6), written atomically: a
- * temporary file beside the target, then rename.
+ * report.c - the JSON report (SPEC section 6), written by outfile_write()
+ * (atomically when the target is a regular file), and the JSON strings
+ * that the events and the trace share.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,22 +13,59 @@
 
 #include "run.h"
 
+size_t utf8_len(const unsigned char *s, size_t n)
+{
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+		   : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t cp;
+
+	if (len == 0 || len > n)
+		return 0;
+	cp = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * A JSON string.  JSON text is UTF-8, but commands, paths and file names
+ * are bytes: a byte that does not begin a valid UTF-8 sequence becomes
+ * U+FFFD, as the JUnit report does, so every reader can parse the report
+ * (the bytes themselves have no JSON spelling: "\u00ff" would be another
+ * character).  Control characters are escaped.
+ */
 void json_str(FILE *f, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len(p + i, n - i);
+		if (len == 0) {
+			fputs("\xef\xbf\xbd", f);
+			i++;
+			continue;
+		}
+		switch (p[i]) {
 		case '"':  fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
 		case '\n': fputs("\\n", f); break;
 		case '\r': fputs("\\r", f); break;
 		case '\t': fputs("\\t", f); break;
 		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
+			if (p[i] < 0x20)
+				fprintf(f, "\\u%04x", p[i]);
 			else
-				fputc(*p, f);
+				fwrite(p + i, 1, len, f);
 		}
+		i += len;
 	}
 	fputc('"', f);
 }
@@ -167,62 +205,19 @@ static const char *outcome_name(int o)
 	return names[o];
 }
 
-FILE *atomic_open(const char *path, char *tmp, size_t tmplen)
+static void report_fill(FILE *f, const void *arg)
 {
-	FILE *f;
-	int fd;
-
-	if ((size_t)snprintf(tmp, tmplen, "%s.XXXXXX", path) >= tmplen) {
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	f = fdopen(fd, "w");
-	if (!f) {
-		int err = errno;
-		close(fd);
-		unlink(tmp);
-		errno = err;
-	}
-	return f;
-}
-
-int atomic_commit(FILE *f, const char *tmp, const char *path)
-{
-	int bad = fflush(f) != 0 || ferror(f);
-	int err = errno;
-
-	if (fclose(f) != 0 && !bad) {
-		bad = 1;
-		err = errno;
-	}
-	if (!bad && rename(tmp, path) == 0)
-		return 0;
-	if (!bad)
-		err = errno;
-	unlink(tmp);
-	errno = err;
-	return -1;
-}
-
-int grpx_report_json(const struct grpx_run *run, const char *path)
-{
-	const struct grpx_run *r = run;
-	char tmp[4096], stamp[64];
+	const struct grpx_run *r = arg;
+	char stamp[64];
 	struct tm tm;
-	FILE *f = atomic_open(path, tmp, sizeof tmp);
 
-	if (!f)
-		return -1;
 	gmtime_r(&r->loop.wall0.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	fputs("{\"version\": 1, \"file\": ", f);
 	json_str(f, r->job->file ? r->job->file : "");
 	fprintf(f, ", \"status\": \"%s\", \"exit_code\": %d, \"started_at\": \"%s.%03ldZ\"",
-		outcome_name(r->outcome), grpx_run_exit_code(run), stamp,
-		r->loop.wall0.tv_nsec / 1000000);
+		outcome_name(r->outcome), r->exit_set ? r->exit_final : grpx_run_exit_code(r),
+		stamp, r->loop.wall0.tv_nsec / 1000000);
 	fputs(", \"duration_ms\": ", f);
 	json_ms(f, r->job->root->end_ms >= 0 ? r->job->root->end_ms : 0);
 	fputs(", \"errors\": [", f);
@@ -236,7 +231,11 @@ int grpx_report_json(const struct grpx_run *run, const char *path)
 	fputs("], \"root\": ", f);
 	write_node(f, r->job->root, 0);
 	fputs("}\n", f);
-	return atomic_commit(f, tmp, path);
+}
+
+int grpx_report_json(const struct grpx_run *run, const char *path)
+{
+	return outfile_write(path, report_fill, run);
 }
 
 void event_write(FILE *f, const struct grpx_event *e)

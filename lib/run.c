@@ -74,6 +74,8 @@ void close_late(struct grpx_run *r, int *fd)
 
 static void close_pending(struct grpx_run *r)
 {
+	if (r->nlate)
+		r->freed++;
 	while (r->nlate > 0)
 		close(r->late[--r->nlate]);
 }
@@ -161,8 +163,7 @@ static bool retries(const struct grpx_node *n)
 	       (n->opt->backoff.initial_ms >= 0 || n->opt->nretry_on > 0);
 }
 
-/* Run state of every node, as before any run; `up` is the runner group. */
-static void node_init(struct grpx_node *n, struct grpx_node *up)
+void node_init(struct grpx_node *n, struct grpx_node *up)
 {
 	n->up = up;
 	n->status = GRPX_PENDING;
@@ -175,7 +176,7 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->exit_code = -1;
 	n->signal = n->errnum = 0;
 	n->errwhat = EW_SPAWN;
-	n->attempt = n->pick = 0;
+	n->attempt = n->pick = n->jslot = 0;
 	n->start_ms = n->end_ms = -1;
 	n->stdout_bytes = n->stderr_bytes = 0;
 	n->cap_out = n->cap_err = 0;
@@ -184,7 +185,8 @@ static void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->err_seq = 0;
 	n->io = NULL;
 	if (n->grp) /* its counters; limit and count are the job's */
-		*n->grp = (struct group){ .limit = n->grp->limit, .count = n->grp->count };
+		*n->grp = (struct group){ .limit = n->grp->limit, .count = n->grp->count,
+					  .feed = n->grp->feed };
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
 	n->q_next = n->pick_next = n->jq_prev = n->jq_next = NULL;
@@ -306,6 +308,7 @@ static void job_stop(struct grpx_run *r)
 	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	task_tty_take(r); /* the shell gets its terminal back while we are stopped */
 	for (size_t i = 0; i < r->pids.cap; i++)
 		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
 			kill(-r->pids.v[i]->pgid, SIGSTOP);
@@ -319,6 +322,8 @@ static void job_stop(struct grpx_run *r)
 	for (struct grpx_node *t = r->drain; t; t = t->q_next)
 		if (t->pgid > 0)
 			kill(-t->pgid, SIGCONT);
+	if (r->tty_holder)
+		task_tty_give(r, r->tty_holder);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	r->loop.stopped_us += (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
 }
@@ -428,7 +433,7 @@ static bool sweep(struct grpx_run *r)
 	}
 	n = list_children(v, 256);
 	for (int i = 0; i < n; i++)
-		if (!inherited(r, v[i]))
+		if (!inherited(r, v[i]) && v[i] != r->keeper.pid)
 			v[k++] = v[i];
 	if (k == 0)
 		return false;
@@ -500,6 +505,8 @@ static void loop(struct grpx_run *r)
 		task_pump(r);
 		close_pending(r);
 		streams_reap(r);
+		if (r->keeper.nq)
+			keeper_flush(r);
 		check_outputs(r);
 		if (r->done_head || r->sig_pending || r->chld_pending || r->stop_pending)
 			continue;
@@ -700,13 +707,16 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	for (int i = 0; i < 4; i++)
 		r->out[i] = (struct outq){ .w.fd = -1, .fd = -1 };
 	note_inherited(r);
+	keeper_start(r); /* without it the run goes on; only a crash is not covered */
 #ifdef PR_SET_CHILD_SUBREAPER
 	int was_reaper = 0;
 	prctl(PR_GET_CHILD_SUBREAPER, &was_reaper);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
 	grpx_signals(&r->loop.caught);
-	sigprocmask(SIG_BLOCK, &r->loop.caught, &r->loop.old_mask);
+	sigset_t block = r->loop.caught;
+	sigaddset(&block, SIGTTOU); /* handing the terminal back from the background */
+	sigprocmask(SIG_BLOCK, &block, &r->loop.old_mask);
 	sigaction(SIGPIPE, &ign, &oldpipe);
 	/* an inherited SIG_IGN would have the kernel reap our children */
 	sigaction(SIGCHLD, &dfl, &oldchld);
@@ -734,6 +744,9 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		goto fail;
 	}
 	r->outcome = GRPX_RUN_OK;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		r->fd_limit = rl.rlim_cur;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	/* inside a Slurm allocation, its CPUs, not the node's */
 	r->ncpu = slurm_alloc_cpus();
@@ -752,6 +765,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		group_start(r, job->root);
 	}
 	loop(r);
+	keeper_stop(r);
 	close_pending(r);
 	streams_reap(r);
 	if (r->saved_kids) {
@@ -787,6 +801,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	*runp = r;
 	return 0;
 fail:
+	keeper_stop(r);
 	for (int i = GRPX_EVENTS; i >= GRPX_STDOUT; i--)
 		outq_close(r, &r->out[i]);
 	loop_close(r);
@@ -819,6 +834,20 @@ int grpx_run_signal(const struct grpx_run *r)
 	return r->signal;
 }
 
+const char *grpx_run_input_error(const struct grpx_run *r)
+{
+	return r->input_error;
+}
+
+uint64_t grpx_run_inputs(const struct grpx_run *r)
+{
+	const struct grpx_node *root = r->job->root;
+
+	if (root->nkids != 1 || !root->kids[0]->grp || !root->kids[0]->grp->feed)
+		return 0;
+	return feed_made(root->kids[0]->grp->feed);
+}
+
 int grpx_run_stream_error(const struct grpx_run *r, int stream)
 {
 	if (stream < GRPX_STDOUT || stream > GRPX_EVENTS)
@@ -839,6 +868,12 @@ int grpx_run_exit_code(const struct grpx_run *r)
 	default:
 		return 1;
 	}
+}
+
+void grpx_run_set_exit_code(struct grpx_run *r, int code)
+{
+	r->exit_set = true;
+	r->exit_final = code;
 }
 
 int grpx_run_cause_code(const struct grpx_run *r)

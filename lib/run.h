@@ -14,6 +14,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "heap.h"
@@ -244,6 +245,7 @@ struct pidmap {
 };
 int pid_put(struct pidmap *m, pid_t pid, struct grpx_node *t); /* -1: no memory */
 struct grpx_node *pid_take(struct pidmap *m, pid_t pid);       /* NULL: not ours */
+struct grpx_node *pid_get(const struct pidmap *m, pid_t pid);  /* and keep it */
 void pidmap_free(struct pidmap *m);
 
 /* --- spawn.c, command.c: starting a task --- */
@@ -277,8 +279,9 @@ enum task_state {
 
 enum task_event { E_CANCEL, E_DEADLINE, E_WAKE, E_EXIT, E_DRAINED, E_N };
 
-/* The queues a task can wait in. */
-enum queue_id { Q_NONE, Q_JOBS, Q_TTY };
+/* The queues a task can wait in: a --jobs slot, the terminal, descriptors
+ * or processes. */
+enum queue_id { Q_NONE, Q_JOBS, Q_TTY, Q_RES };
 
 struct queue {
 	struct grpx_node *head, *tail;
@@ -294,6 +297,10 @@ void task_pump(struct grpx_run *r);
 void task_reap(struct grpx_run *r);
 /* Tasks in T_DRAIN whose group emptied and pipes closed are over. */
 void task_drain_scan(struct grpx_run *r);
+/* The terminal: hand it to t's process group (t reads it), or take it
+ * back; both only when grpx is the terminal's foreground. */
+void task_tty_give(struct grpx_run *r, struct grpx_node *t);
+void task_tty_take(struct grpx_run *r);
 /* Second SIGINT: SIGKILL every running task now. */
 void task_kill_now(struct grpx_run *r, struct grpx_node *t);
 void queue_remove(struct grpx_run *r, struct grpx_node *t);
@@ -320,6 +327,53 @@ void node_cancel(struct grpx_run *r, struct grpx_node *n, int why, struct grpx_n
 void group_fire(struct grpx_run *r, struct grpx_node *g, enum timer which);
 /* Start what g's mode wants now. */
 void group_fill(struct grpx_run *r, struct grpx_node *g);
+
+/* --- feed.c: an ad-hoc group's children, made from input as the run goes --- */
+
+/* Make g's next child if its input has one: 1 made, 0 not yet (its record
+ * is not read yet), -1 no more (the input ended, or no memory). */
+int feed_pull(struct grpx_run *r, struct grpx_node *g);
+/* One read(2) of the input (the poll set said it has something). */
+bool feed_read(struct grpx_run *r, struct feed *f);
+/* Put the input in the poll set for g, read (want) or not; 0 or an errno. */
+int feed_watch(struct grpx_run *r, struct feed *f, struct grpx_node *g,
+	       void (*cb)(struct grpx_run *, struct watch *, uint32_t), bool want);
+/* Read no more: what is left of the input stays unread. */
+void feed_stop(struct grpx_run *r, struct feed *f);
+struct feed *feed_of_watch(struct watch *w);
+struct grpx_node *feed_group(const struct feed *f);
+/* Does the group wait for all its input before it starts a child? */
+bool feed_waits_all(const struct feed *f, int mode);
+bool feed_done(const struct feed *f);
+uint64_t feed_made(const struct feed *f);
+/* The job-file rules on what the input brought (a command, --count, one
+ * child); -1 with feed_error() set: a usage error. */
+int feed_check(struct feed *f, const struct grpx_node *g);
+const char *feed_error(const struct feed *f);
+/* {%}: does the template hold it; a free slot (1-based) and back; t's
+ * command with its slot (malloc'd into *out; -1 with errno). */
+bool feed_slotted(const struct feed *f);
+uint32_t feed_slot_take(struct feed *f);
+void feed_slot_give(struct feed *f, uint32_t slot);
+int feed_command(const struct feed *f, const struct grpx_node *t, uint32_t slot, char **out);
+
+/* --- keeper.c: a process that kills what grpx started if grpx dies --- */
+
+struct keeper {
+	int fd;                       /* the pipe to it, non-blocking; -1 */
+	pid_t pid;                    /* -1 */
+	int32_t *q;                   /* messages the pipe did not take yet */
+	size_t nq, capq;
+};
+/* Fork the keeper; 0 or an errno value (then the run goes on without). */
+int keeper_start(struct grpx_run *r);
+/* A process group grpx started / knows is gone. */
+void keeper_add(struct grpx_run *r, pid_t pgid);
+void keeper_del(struct grpx_run *r, pid_t pgid);
+/* Send what waits. */
+void keeper_flush(struct grpx_run *r);
+/* The run is over: the keeper exits, killing nothing; reaped. */
+void keeper_stop(struct grpx_run *r);
 
 /* --- retry.c: attempts --- */
 
@@ -358,8 +412,11 @@ struct grpx_run {
 	long tasks_running;           /* against o->jobs */
 	uint32_t ncpu;                /* the default limit of sized groups */
 	int64_t alloc_end_ms;         /* wall ms when the Slurm allocation ends; -1: never */
-	struct queue q[3];            /* by enum queue_id */
+	struct queue q[4];            /* by enum queue_id */
+	uint64_t freed, freed_seen;   /* descriptors or processes freed (task ends, closes) */
+	rlim_t fd_limit;              /* RLIMIT_NOFILE's soft limit, 0: unknown */
 	struct grpx_node *tty_holder; /* the running task with `stdin: inherit` */
+	bool tty_given;               /* the terminal is its foreground group now */
 	struct grpx_node *drain;      /* tasks in T_DRAIN (through q_next) */
 	int devnull;
 	/* output (output.c, outq.c) */
@@ -385,6 +442,8 @@ struct grpx_run {
 	bool out_seen;                /* a broken stdout was acted on */
 	int64_t out_deadline;         /* run clock: past it, output still queued is dropped */
 	int64_t sweep_at;             /* run clock: escapees get SIGKILL from then on */
+	const char *input_error;      /* an ad-hoc input unfit to run (feed.c owns it) */
+	struct keeper keeper;
 	pid_t *inherit;               /* children we had before the run: not ours */
 	size_t ninherit;
 	bool no_grace;                /* a second SIGINT: kill at once */
@@ -400,6 +459,8 @@ struct grpx_run {
 	struct tio *dead_io;          /* streams_end(): freed after the turn */
 	struct rec *recs;             /* o->record_attempts */
 	size_t nrecs, caprecs;
+	bool exit_set;                /* grpx_run_set_exit_code() was called */
+	int exit_final;               /* ...with this: the report's exit_code */
 };
 
 /* Emit a live event (and its --events line). */
@@ -408,6 +469,8 @@ void run_end_event(struct grpx_run *r, struct grpx_node *n);
 void run_cancel_event(struct grpx_run *r, struct grpx_node *n);
 /* n ended (this attempt is its last): queue it for its group. */
 void node_ended(struct grpx_run *r, struct grpx_node *n);
+/* Run state of n's subtree, as before any run; `up` is the runner group. */
+void node_init(struct grpx_node *n, struct grpx_node *up);
 /* Make the subtree of n new again, for another attempt above it. */
 void node_reset(struct grpx_run *r, struct grpx_node *n);
 /* Close *fd once the turn has started what is due (a spool's last close
@@ -419,10 +482,16 @@ void run_interrupt(struct grpx_run *r, int sig);
 /* The grace of n: its own, or inherited, or --grace, or 2 s. */
 int64_t grace_of(const struct grpx_run *r, const struct grpx_node *n);
 /* report.c */
+/* Length of the valid UTF-8 sequence at s (at most n bytes): 1 to 4, or 0
+ * (a stray byte, an overlong form, a surrogate, past U+10FFFF). */
+size_t utf8_len(const unsigned char *s, size_t n);
+/* A JSON string, always valid UTF-8 (what is not becomes U+FFFD). */
 void json_str(FILE *f, const char *s);
 void event_write(FILE *f, const struct grpx_event *e);
-/* Open a temp file beside `path`; atomic_commit() renames it there. */
-FILE *atomic_open(const char *path, char *tmp, size_t tmplen);
-int atomic_commit(FILE *f, const char *tmp, const char *path);
+/* outfile.c: write a whole file at `path` with fill(f, arg): atomically
+ * (temp file + rename) when it is a regular file or nothing, through our
+ * own descriptor when it is our stdout/stderr, else in place (a FIFO, a
+ * device).  0, or -1 with errno (also when a write failed). */
+int outfile_write(const char *path, void (*fill)(FILE *f, const void *arg), const void *arg);
 
 #endif

@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -61,6 +64,13 @@ static struct grpx_node *queue_pop(struct grpx_run *r, enum queue_id which)
 }
 
 /* --- process groups --- */
+
+/* t's process group is gone (or killed for good): forget it. */
+static void pg_forget(struct grpx_run *r, struct grpx_node *t)
+{
+	keeper_del(r, t->pgid);
+	t->pgid = -1;
+}
 
 static bool pg_alive(pid_t pgid)
 {
@@ -116,12 +126,37 @@ static void task_stop(struct grpx_run *r, struct grpx_node *t)
 	timer_after(r, t, TM_DEADLINE, grace_of(r, t));
 }
 
+/* --- the terminal --- */
+
+void task_tty_give(struct grpx_run *r, struct grpx_node *t)
+{
+	if (t->pgid <= 0)
+		return;
+	if (!r->tty_given && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() &&
+	    tcsetpgrp(STDIN_FILENO, t->pgid) == 0)
+		r->tty_given = true;
+	/* it may have tried to read before it was the foreground: SIGTTIN */
+	kill(-t->pgid, SIGCONT);
+}
+
+void task_tty_take(struct grpx_run *r)
+{
+	/* SIGTTOU is blocked for the run: a background group may do this */
+	if (r->tty_given && tcsetpgrp(STDIN_FILENO, getpgrp()) == 0)
+		r->tty_given = false;
+}
+
 /* --- an attempt --- */
 
 /* One attempt of task t is over: retry it, or end it. */
 static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 {
 	r->tasks_running--;
+	r->freed++;
+	if (t->jslot) {
+		feed_slot_give(t->up->grp->feed, t->jslot);
+		t->jslot = 0;
+	}
 	timer_disarm(r, t, TM_DEADLINE);
 	if (t->status == GRPX_RUNNING)
 		t->status = t->exit_code == 0 ? GRPX_OK : GRPX_FAILED;
@@ -134,8 +169,10 @@ static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 		a->end_ms = rel_ms(r);
 	}
 	trace_record(r, t);
-	if (r->tty_holder == t)
+	if (r->tty_holder == t) {
+		task_tty_take(r);
 		r->tty_holder = NULL;
+	}
 	run_event(r, (struct grpx_event){ .kind = GRPX_EV_EXIT, .node = t, .exit_code = t->exit_code,
 					  .signal = t->signal, .status = t->status });
 	bool again = !r->signal && !t->up->verdict && t->retries &&
@@ -154,6 +191,47 @@ static void attempt_over(struct grpx_run *r, struct grpx_node *t)
 		t->err_seq = ++r->err_stamp;
 	}
 	node_ended(r, t);
+}
+
+/*
+ * Out of descriptors or processes for now?  The lowest free descriptor
+ * tells how many are in use (they are handed out lowest first); a task
+ * needs a few at once (its pipes, stdin, a spool), and output waiting to
+ * be written needs some too.
+ */
+static bool fds_tight(const struct grpx_run *r)
+{
+	int fd = fcntl(r->devnull, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE;
+	close(fd);
+	return r->fd_limit > 0 && (rlim_t)fd + 16 > r->fd_limit;
+}
+
+/* A resource error that others may free: the task waits for them. */
+static bool may_wait(const struct grpx_run *r, int err)
+{
+	if (err != EMFILE && err != ENFILE && err != EAGAIN)
+		return false;
+	if (r->tasks_running > 0 || r->drain)
+		return true; /* a task ending frees its descriptors and its process */
+	for (int i = GRPX_STDOUT; i <= GRPX_EVENTS; i++)
+		if (!outq_idle(&r->out[i]))
+			return true; /* spools waiting to be written free theirs */
+	return false;
+}
+
+static void task_spawn(struct grpx_run *r, struct grpx_node *t);
+
+/* Park t until something frees descriptors or processes (task_pump). */
+static bool wait_resources(struct grpx_run *r, struct grpx_node *t, int err)
+{
+	if (!may_wait(r, err))
+		return false;
+	t->state = T_QUEUED;
+	queue_push(r, Q_RES, t);
+	return true;
 }
 
 /*
@@ -183,6 +261,8 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 
 	if (alloc_ends(r, t))
 		return;
+	if (fds_tight(r) && wait_resources(r, t, EMFILE))
+		return;
 	r->tasks_running++;
 	t->attempt++;
 	if (t->stdin_inherit)
@@ -200,6 +280,15 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 		t->start_ms = rel_ms(r);
 	if (t->retries)
 		attempt_log(t, (struct attempt){ -1, 0, GRPX_RUNNING, rel_ms(r), -1 });
+	struct feed *f = t->up->grp->feed;
+	if (f && t->input && feed_slotted(f)) { /* {%}: its slot, known only now */
+		char *cmd;
+		t->jslot = feed_slot_take(f);
+		if (feed_command(f, t, t->jslot, &cmd) == 0) {
+			free(t->run);
+			t->run = cmd;
+		}
+	}
 
 	err = stdin_of(r, t, &fds[0], &own_in);
 	if (!err)
@@ -209,11 +298,37 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 	streams_started(t);
 	if (own_in)
 		close(fds[0]);
+	bool later = false;
+	if ((err == EMFILE || err == ENFILE || err == EAGAIN) && t->errwhat == EW_SPAWN) {
+		r->tasks_running--; /* may the others free what it lacks? */
+		later = may_wait(r, err);
+		r->tasks_running++;
+	}
+	if (later) { /* not now: undo this attempt's start and wait */
+		streams_finish(r, t);
+		streams_end(r, t, false);
+		close_late(r, &t->out_fd);
+		r->tasks_running--;
+		t->attempt--;
+		if (t->retries && t->nlog)
+			t->nlog--;
+		if (t->jslot) {
+			feed_slot_give(t->up->grp->feed, t->jslot);
+			t->jslot = 0;
+		}
+		if (r->tty_holder == t)
+			r->tty_holder = NULL;
+		t->status = GRPX_PENDING;
+		wait_resources(r, t, err);
+		return;
+	}
 	if (!err && pid_put(&r->pids, t->pid, t) < 0) {
 		/* Untracked we could not reap it in order: stop it now. */
 		kill(-t->pgid, SIGKILL);
 		err = ENOMEM;
 	}
+	if (!err)
+		keeper_add(r, t->pgid);
 	if (err) {
 		t->errnum = err;
 		t->status = GRPX_ERROR;
@@ -224,6 +339,8 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 	}
 	if (t->timeout_ms >= 0)
 		timer_after(r, t, TM_DEADLINE, t->timeout_ms);
+	if (t->stdin_inherit)
+		task_tty_give(r, t); /* it reads what the user types (D6) */
 	run_event(r, (struct grpx_event){ .kind = GRPX_EV_START, .node = t, .pid = t->pid });
 }
 
@@ -266,6 +383,17 @@ void task_pump(struct grpx_run *r)
 {
 	if (r->sig_pending)
 		return; /* a signal waits to be acted on: start nothing before it */
+	if (r->q[Q_RES].head && r->freed != r->freed_seen) {
+		/* something freed descriptors or a process: try those that wait */
+		r->freed_seen = r->freed;
+		struct grpx_node *last = r->q[Q_RES].tail;
+		for (struct grpx_node *t; (t = queue_pop(r, Q_RES));) {
+			if (still_wanted(r, t))
+				task_spawn(r, t);
+			if (t == last)
+				break;
+		}
+	}
 	while (!r->tty_holder && r->q[Q_TTY].head) {
 		struct grpx_node *t = queue_pop(r, Q_TTY);
 		if (still_wanted(r, t))
@@ -301,7 +429,7 @@ void task_drain_scan(struct grpx_run *r)
 	while (*pp) {
 		struct grpx_node *t = *pp;
 		if (t->pgid > 0 && !pg_alive(t->pgid))
-			t->pgid = -1;
+			pg_forget(r, t);
 		if (t->pgid < 0 && !streams_open_pipes(t)) {
 			*pp = t->q_next;
 			t->q_next = NULL;
@@ -334,7 +462,7 @@ static void t_exited(struct grpx_run *r, struct grpx_node *t)
 			}
 		}
 	} else {
-		t->pgid = -1;
+		pg_forget(r, t);
 		if (!streams_open_pipes(t)) {
 			attempt_over(r, t);
 			return;
@@ -351,11 +479,22 @@ void task_reap(struct grpx_run *r)
 {
 	for (;;) {
 		int st;
-		pid_t pid = waitpid(-1, &st, WNOHANG);
+		pid_t pid = waitpid(-1, &st, WNOHANG | WUNTRACED);
 		if (pid < 0 && errno == EINTR)
 			continue;
 		if (pid <= 0)
 			break;
+		if (WIFSTOPPED(st)) {
+			struct grpx_node *s = pid_get(&r->pids, pid);
+			int sig = WSTOPSIG(st);
+			if (s && s == r->tty_holder && sig == SIGTSTP)
+				r->stop_pending = true; /* Ctrl-Z in the task: stop the whole run */
+			else if (s && !r->tty_holder && (sig == SIGTTIN || sig == SIGTTOU)) {
+				r->tty_holder = s; /* a prompt (sudo, ssh): it gets the terminal */
+				task_tty_give(r, s);
+			}
+			continue;
+		}
 		struct grpx_node *t = pid_take(&r->pids, pid);
 		if (!t)
 			continue; /* a descendant that escaped its group, inherited */
@@ -431,7 +570,7 @@ static void t_kill(struct grpx_run *r, struct grpx_node *t)
 static void t_drain_kill(struct grpx_run *r, struct grpx_node *t)
 {
 	task_kill(r, t);
-	t->pgid = -1;
+	pg_forget(r, t);
 	drain_remove(r, t);
 	attempt_over(r, t);
 }

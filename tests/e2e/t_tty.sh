@@ -156,6 +156,36 @@ expect_eq "narrow terminal: no stale piece of a progress line" 0 \
 	"$(grep -cE 'running|done,|failed +[0-9]|ETA' "$T/narrow.text")"
 tm resize-window -t e2e -x 200 -y 50 2>/dev/null || tm resize-pane -t e2e -x 200 -y 50
 
+# --- stdin: inherit on a terminal: the task is the foreground, reads what is typed (D6) ---
+cat >"$T/ask.yaml" <<'EOF'
+groups:
+  - name: g
+    mode: errgroup
+    tasks:
+      - {name: ask, stdin: inherit, run: 'read -r x; echo "got [$x]"'}
+EOF
+rm -f "$T/ask.done"
+{
+	echo "'$GRPX' run --timeout 20s --report $T/ask.json $T/ask.yaml"
+	echo "echo \$? >$T/ask.rc"
+} >"$T/ask.sh"
+tm send-keys -t e2e "clear; tmux -S $SOCK clear-history; bash $T/ask.sh; touch $T/ask.done" Enter
+sleep 1
+tm send-keys -t e2e "typed words" Enter
+wait_for_done "$T/ask.done" 30 || fail "stdin: inherit on a terminal: grpx did not end"
+sleep 0.2
+capture ask
+expect_eq "stdin: inherit on a terminal: exit" 0 "$(cat "$T/ask.rc" 2>/dev/null)"
+expect_eq "stdin: inherit on a terminal: the task read what was typed" 1 \
+	"$(grep -c 'got \[typed words\]' "$T/ask.text")"
+expect_eq "stdin: inherit on a terminal: the task ok" ok "$(json "$T/ask.json" '.root.children[0].children[0].status')"
+# the shell has its terminal back: it runs the next command in the foreground
+in_tty after "read -t 5 -r y <&0 && echo \"after [\$y]\"" 10 &
+sleep 1
+tm send-keys -t e2e "more" Enter
+wait
+expect_eq "after the run the shell's terminal is its own again" 1 "$(grep -c 'after \[more\]' "$T/after.text")"
+
 # --- Ctrl-C: tasks stopped, the run reports the signal, nothing garbled ---
 rm -f "$T/int.done"
 {

@@ -85,9 +85,11 @@ static void format(void **state)
 {
 	static const struct { int64_t ms; const char *s; } cases[] = {
 		{ 0, "0s" }, { 1, "1ms" }, { 250, "250ms" }, { 1000, "1s" },
-		{ 1500, "1s500ms" }, { 2000, "2s" }, { 60000, "1m" },
-		{ 90000, "1m30s" }, { 3600000, "1h" }, { 5400000, "1h30m" },
-		{ 90061001, "25h1m1s1ms" }, { -2000, "-2s" },
+		{ 1500, "1.5s" }, { 1050, "1.05s" }, { 1001, "1.001s" }, { 2000, "2s" },
+		{ 60000, "1m" }, { 60500, "1m500ms" }, { 61500, "1m1.5s" },
+		{ 90000, "1m30s" }, { 3600000, "1h" }, { 3600250, "1h250ms" },
+		{ 5400000, "1h30m" }, { 90061001, "25h1m1.001s" }, { -2000, "-2s" },
+		{ -1500, "-1.5s" },
 	};
 	char buf[64];
 
@@ -99,14 +101,14 @@ static void format(void **state)
 	grpx_format_duration(90000, buf, 3);
 	assert_string_equal(buf, "1m");
 	grpx_format_duration(INT64_MIN, buf, sizeof buf);
-	assert_string_equal(buf, "-2562047788015h12m55s808ms");
+	assert_string_equal(buf, "-2562047788015h12m55.808s");
 }
 
 static void roundtrip(void **state)
 {
 	static const int64_t v[] = {
-		0, 1, 999, 1000, 1001, 59999, 60000, 3599999, 3600000,
-		86400000, 123456789, INT64_MAX,
+		0, 1, 999, 1000, 1001, 1010, 1100, 59999, 60000, 60001, 61000, 3599999,
+		3600000, 3600001, 86400000, 123456789, INT64_MAX,
 	};
 	char buf[64];
 

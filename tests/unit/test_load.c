@@ -753,7 +753,7 @@ static void plan(void **state)
 		"checks  sized limit=4 on_error=continue\n"
 		"  lint  task: make lint\n"
 		"  unit  task timeout=10m attempts=2: make test\n"
-		"fetch  race stagger=1s500ms\n"
+		"fetch  race stagger=1.5s\n"
 		"  1  task: curl a\n"
 		"  2  task: [curl, b]\n"
 		"tick  schedule on_error=continue\n"
