@@ -408,6 +408,10 @@ void group_deliver(struct grpx_run *r, struct grpx_node *c)
 		gr->nok++;
 	else if (status_bad(c->status))
 		gr->nbad++;
+	else if (c->why == WHY_ALLOC) { /* it did not run for want of time: no success */
+		gr->nbad++;
+		note_error(g, c);
+	}
 	if (mode_has(g->mode, M_ONE_CHILD) && c->start_ms >= 0)
 		log_attempt(g, c, c->start_ms, c->end_ms);
 	bool open = g->state == G_RUN && !g->verdict;
@@ -521,7 +525,7 @@ static void check_end(struct grpx_run *r, struct grpx_node *g)
 		struct attempt *a = &g->log[g->nlog - 1];
 		struct grpx_node *e = first_cause(g);
 		*a = (struct attempt){ e->exit_code, e->signal, g->status, a->start_ms, rel_ms(r) };
-		if (!r->signal && (!g->up || !g->up->verdict) &&
+		if (!r->signal && (!g->up || !g->up->verdict) && e->why != WHY_ALLOC &&
 		    may_retry(g, g->status, retry_exit_code(g), g->attempt)) {
 			results_discard(r, g, true); /* a failed attempt's stdout is not a result */
 			g->status = GRPX_RUNNING;

@@ -56,6 +56,23 @@ static void put_dur(FILE *f, const char *key, int64_t ms)
 	fprintf(f, " %s=%s", key, buf);
 }
 
+/* " resources=cpus:4,mem:8G,gpus:1": the keys set on the node. */
+static void put_resources(FILE *f, const struct resources *res)
+{
+	const char *sep = " resources=";
+
+	if (res->cpus >= 0) {
+		fprintf(f, "%scpus:%d", sep, (int)res->cpus);
+		sep = ",";
+	}
+	if (res->mem) {
+		fprintf(f, "%smem:%s", sep, res->mem);
+		sep = ",";
+	}
+	if (res->gpus >= 0)
+		fprintf(f, "%sgpus:%d", sep, (int)res->gpus);
+}
+
 static void put_attrs(FILE *f, const struct grpx_node *n)
 {
 	static const char *const on_error[] = { "cancel", "drain", "continue" };
@@ -101,12 +118,15 @@ static void put_attrs(FILE *f, const struct grpx_node *n)
 		put_list(f, "shell", n->opt->shell, " ", false);
 	if (n->opt->env && n->opt->env[0])
 		put_list(f, "env", n->opt->env, ",", true);
-	if (n->runner == 0)
+	if (n->runner == RUN_LOCAL)
 		fputs(" runner=local", f);
-	else if (n->runner == 1 && n->opt->slurm_args && n->opt->slurm_args[0])
+	else if (n->runner >= RUN_SLURM && n->opt->slurm_args && n->opt->slurm_args[0])
 		put_list(f, "runner=slurm:", n->opt->slurm_args, " ", false);
-	else if (n->runner == 1)
+	else if (n->runner >= RUN_SLURM)
 		fputs(" runner=slurm", f);
+	if (n->runner == RUN_SLURM_JOB)
+		fputs(" allocation=new", f);
+	put_resources(f, &n->opt->res);
 }
 
 static void plan_node(const struct grpx_node *n, FILE *f)

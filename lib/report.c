@@ -175,7 +175,7 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		fprintf(f, ", \"attempts\": %u", n->attempt);
 		if (n->status == GRPX_ERROR) {
 			fputs(", \"error\": ", f);
-			json_str(f, slurm_strerror(n->errnum));
+			json_str(f, node_strerror(n));
 		}
 	} else if (n->counts) {
 		fprintf(f, ", \"attempts\": %u", n->nlog);

@@ -191,8 +191,11 @@ void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
 	n->q_next = n->pick_next = n->jq_prev = n->jq_next = NULL;
-	n->verdict = n->draining = n->kill_sent = n->slurm_down = n->counted = false;
+	n->verdict = n->draining = n->kill_sent = n->counted = false;
+	n->slurm_scan_off = n->slurm_refused = n->slurm_killing = false;
 	n->resumed = false; /* n->resume, the mark, stays: it holds for every attempt */
+	free(n->errtext);
+	n->errtext = NULL;
 	n->retries = retries(n);
 	n->counts = n->retries || (n->kind == NODE_GROUP && mode_has(n->mode, M_ONE_CHILD));
 	n->held = n->retries || (up && (mode_has(up->mode, M_SELECTS) || up->held));
@@ -728,6 +731,8 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	/* an inherited SIG_IGN would have the kernel reap our children */
 	sigaction(SIGCHLD, &dfl, &oldchld);
 	r->rand_state = (uint64_t)time(NULL) * 6364136223846793005u ^ (uint64_t)getpid();
+	/* before the run clock starts: it may ask squeue */
+	r->alloc_end_ms = slurm_alloc_end_ms(job->root);
 	if ((err = loop_open(r)) || (err = watch_add(r, &r->loop.sigw, r->loop.sigfd, EPOLLIN, on_signal)))
 		goto fail;
 	r->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -757,7 +762,10 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		r->fd_limit = rl.rlim_cur;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
+	/* inside a Slurm allocation, its CPUs, not the node's */
+	r->ncpu = slurm_alloc_cpus();
+	if (!r->ncpu)
+		r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
 	int64_t timeout = o->timeout_ms >= 0 ? o->timeout_ms : job->root->timeout_ms;
 	if (timeout >= 0)
 		r->out_deadline = deadline_after(run_now(r), timeout);

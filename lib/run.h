@@ -411,6 +411,7 @@ struct grpx_run {
 	struct pidmap pids;
 	long tasks_running;           /* against o->jobs */
 	uint32_t ncpu;                /* the default limit of sized groups */
+	int64_t alloc_end_ms;         /* wall ms when the Slurm allocation ends; -1: never */
 	struct queue q[4];            /* by enum queue_id */
 	uint64_t freed, freed_seen;   /* descriptors or processes freed (task ends, closes) */
 	rlim_t fd_limit;              /* RLIMIT_NOFILE's soft limit, 0: unknown */
