@@ -234,6 +234,12 @@ void group_decide(struct grpx_run *r, struct grpx_node *g, int status, int why,
 		return;
 	g->verdict = true;
 	g->status = (uint8_t)status;
+	if (status == GRPX_CANCELED && why != WHY_NONE && g->why == WHY_NONE) {
+		/* the root, interrupted, is decided here, not by node_cancel:
+		 * a canceled node carries its reason (SPEC 6) */
+		g->why = (uint8_t)why;
+		g->cause = cause;
+	}
 	if (g->grp->feed && g->grp->open) { /* what is left of its input is not read */
 		feed_stop(r, g->grp->feed);
 		g->grp->open = false;

@@ -59,4 +59,26 @@ due_at_limit "take, limit 1, a stagger time passing at the limit" "$T/go2" \
 	"sh $T/until test -e $T/go2; echo first" 'echo second'
 expect_out "take at the limit: both ran, in turn" 'first\nsecond\n'
 
+# --- the root of an interrupted run carries its reason ---
+# SPEC 6: a canceled node carries "reason".  The root, canceled by the
+# signal itself rather than by a group above it, had none.  Found by
+# sigstress.py (every run that a signal reached).
+cat >"$T/int.yaml" <<EOF
+groups:
+  - name: a
+    run: 'echo \$\$ >$T/a.pid; sleep 30'
+EOF
+rm -f "$T/ev"
+"$GRPX" run --report "$T/int.json" --events "$T/ev" "$T/int.yaml" >"$T/out" 2>"$T/err" </dev/null &
+gp=$!
+BG_PIDS="$BG_PIDS $gp"
+sh "$T/until" test -s "$T/a.pid"
+kill -TERM "$gp"
+wait "$gp"
+expect_eq "SIGTERM: grpx dies by it" 143 "$?"
+expect_eq "SIGTERM: the root is canceled, reason interrupted" "canceled interrupted" \
+	"$(jq -r '.root | "\(.status) \(.reason)"' "$T/int.json")"
+expect_eq "SIGTERM: the root's end event says so too" "canceled interrupted" \
+	"$(jq -r 'select(.event == "end" and .path == "") | "\(.status) \(.reason)"' "$T/ev")"
+
 finish
