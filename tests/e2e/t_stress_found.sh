@@ -124,4 +124,24 @@ expect_eq "SIGTERM: the root is canceled, reason interrupted" "canceled interrup
 expect_eq "SIGTERM: the root's end event says so too" "canceled interrupted" \
 	"$(jq -r 'select(.event == "end" and .path == "") | "\(.status) \(.reason)"' "$T/ev")"
 
+# --- a signal after the summary is still named ---
+# A signal that comes once the run has ended, while grpx still sweeps an
+# escapee, makes grpx die by it with an "interrupted" report (D21), but the
+# summary had gone out already: nothing said why grpx died.  Found by
+# sigstress.py (a SIGHUP 0.85 s in, after a task timeout ended the run).
+rm -f "$T/ev"
+"$GRPX" sized --grace 3s --events "$T/ev" \
+	"setsid sh -c 'trap \"\" TERM; echo \$\$ > $T/esc.pid; exec sleep 30' >/dev/null 2>&1 & sh $T/until test -s $T/esc.pid; exit 3" \
+	>"$T/out" 2>"$T/err" </dev/null &
+gp=$!
+BG_PIDS="$BG_PIDS $gp"
+sh "$T/until" sh -c 'grep -qs "\"event\": \"end\", .*\"path\": \"\"," "$1"' _ "$T/ev"
+sh "$T/until" grep -q 'grpx: 1 error' "$T/err" # the summary is out
+kill -HUP "$gp"
+wait "$gp" 2>/dev/null
+expect_eq "SIGHUP during the sweep: grpx dies by it" 129 "$?"
+expect_eq "SIGHUP during the sweep: the summary, then the signal named" \
+	"grpx: 1 error: sized/1: exit status 3|grpx: interrupted by SIGHUP" "$(paste -sd'|' "$T/err")"
+kill -9 "$(cat "$T/esc.pid" 2>/dev/null)" 2>/dev/null
+
 finish
