@@ -71,8 +71,11 @@ _popen_pids = set()
 def spawn(argv, **kw):
     """subprocess.Popen in a process group of its own (job control), registered
     so that the orphan reaper never takes its exit status."""
+    # process_group is Python 3.11; a session of its own is the same for
+    # grpx here (no terminal is involved) and works on older Pythons
+    own = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
     with _lock:
-        p = subprocess.Popen(argv, process_group=0, **kw)
+        p = subprocess.Popen(argv, **own, **kw)
         _popen_pids.add(p.pid)
     return p
 

@@ -186,7 +186,10 @@ class Oracle:
         elif st == "failed":
             if mode in ("race", "retry") and ok:
                 p.append(f"{path!r} ({mode}) failed with an ok child")
-            if mode in ("take", "last") and len(ok) >= count and "timeout" not in j:
+            # on_error: cancel fails take/last at the first error, whatever
+            # succeeded (SPEC 3: Hunch's Last needs every child ok)
+            if (mode in ("take", "last") and len(ok) >= count and "timeout" not in j
+                    and j.get("on_error") != "cancel"):
                 p.append(f"{path!r} ({mode} count {count}) failed with {len(ok)} ok children")
             if mode in ("errgroup", "sized", "schedule", "all") and len(ok) == len(kids):
                 p.append(f"{path!r} ({mode}) failed with every child ok")
@@ -320,7 +323,9 @@ class Oracle:
                 cur = (s,)
             return Seq([res[x] for x in n.get("selected", []) if x in res], True)
         if mode in sl.SELECTING:
-            return Seq([self.result(x, inp, True) for x in n.get("selected", [])], True)
+            # `all` emits each child once all before it have been (SPEC 3):
+            # in input order, but not in one piece; the others hold theirs
+            return Seq([self.result(x, inp, True) for x in n.get("selected", [])], mode != "all")
         return Bag([self.result(c["_path"], inp, held) for c in kids])
 
     def check_stdout(self, out):
