@@ -427,7 +427,7 @@ class Oracle:
 
 
 def main():
-    ap = sl.argparser(__doc__.split("\n")[0], runs=60, par=2)
+    ap = sl.argparser(__doc__.split("\n")[0], runs=60, par=4)  # runs mostly sleep
     ap.add_argument("--hang", type=float, default=120.0, help="seconds after which a run is a hang")
     args = ap.parse_args()
     h = sl.Harness("treefuzz", args)
