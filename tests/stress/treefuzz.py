@@ -191,6 +191,13 @@ class Oracle:
             if (mode in ("take", "last") and len(ok) >= count and "timeout" not in j
                     and j.get("on_error") != "cancel"):
                 p.append(f"{path!r} ({mode} count {count}) failed with {len(ok)} ok children")
+            # on_error: continue (their default) fails take/last only once
+            # `count` successes are out of reach: more than n - count bad
+            nbad = sum(1 for k in kids if k["status"] in ("failed", "timeout", "error"))
+            if (mode in ("take", "last") and j.get("on_error", "continue") == "continue"
+                    and "timeout" not in j and nbad <= len(kids) - count):
+                p.append(f"{path!r} ({mode} count {count}) failed with {nbad} of {len(kids)} children "
+                         f"bad: {count} successes were still in reach")
             if mode in ("errgroup", "sized", "schedule", "all") and len(ok) == len(kids):
                 p.append(f"{path!r} ({mode}) failed with every child ok")
             if mode == "all":
