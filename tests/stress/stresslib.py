@@ -570,8 +570,12 @@ def events_load(path):
 
 
 def xml_ok(path):
-    r = subprocess.run(["xmllint", "--noout", path], capture_output=True)
-    return r.returncode == 0, r.stderr.decode(errors="replace")[:300]
+    # registered like grpx: the orphan reaper must not take xmllint's exit
+    # status first (Popen then reads ECHILD as status 0: a pass)
+    p = spawn(["xmllint", "--noout", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.communicate()[1]
+    done(p)
+    return p.returncode == 0, err.decode(errors="replace")[:300]
 
 
 def rand_for(seed, name):
