@@ -43,7 +43,7 @@ FEATURES = {
 
 
 def main():
-    ap = sl.argparser(__doc__.split("\n")[0], runs=200, par=4)
+    ap = sl.argparser(__doc__.split("\n")[0], runs=200, par=8)  # runs mostly wait
     ap.add_argument("--within", type=float, default=1.0, help="seconds after the kill (default 1)")
     args = ap.parse_args()
     h = sl.Harness("kill9", args)

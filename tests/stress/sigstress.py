@@ -55,7 +55,7 @@ def sig_ready(pid, sig):
 
 
 def main():
-    ap = sl.argparser(__doc__.split("\n")[0], runs=60, par=2)
+    ap = sl.argparser(__doc__.split("\n")[0], runs=60, par=4)  # runs mostly wait
     ap.add_argument("--bound", type=float, default=10.0, help="seconds from the signal to grpx's exit")
     ap.add_argument("--hang", type=float, default=60.0, help="seconds after which grpx is SIGKILLed: a hang")
     args = ap.parse_args()

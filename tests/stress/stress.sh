@@ -29,7 +29,7 @@
 #
 # Longer or random runs, outside any gate (a failing seed is kept with its
 # job file and a command to run it again; see each harness's --help):
-#     python3 tests/stress/kill9.py build/grpx --seed $RANDOM$RANDOM --time 1800 -P 4
+#     python3 tests/stress/kill9.py build/grpx --seed $RANDOM$RANDOM --time 1800
 #     python3 tests/stress/sigstress.py build/grpx --seed $RANDOM$RANDOM --time 1800
 #     python3 tests/stress/treefuzz.py build-asan/grpx --seed $RANDOM$RANDOM --time 1800
 #
