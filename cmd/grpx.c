@@ -22,7 +22,7 @@
 static const char usage_text[] =
 	"usage: grpx run [OPTIONS] JOBFILE [PATH...]\n"
 	"       grpx check JOBFILE\n"
-	"       grpx plan [--paths] JOBFILE\n"
+	"       grpx plan [--paths] [--resume FILE] JOBFILE\n"
 	"       grpx MODE [OPTIONS] [--] COMMAND...\n"
 	"       grpx --help | --version\n"
 	"\n"
@@ -43,6 +43,9 @@ static const char usage_text[] =
 	"      --trace FILE      write a Chrome trace of the run to FILE\n"
 	"      --color WHEN      auto, always or never (NO_COLOR is honoured)\n"
 	"      --progress WHEN   auto, always or never: the live progress line\n"
+	"      --journal FILE    run: append a JSON line to FILE as each node ends\n"
+	"      --resume FILE     run: do not run what ended ok in FILE (a journal or\n"
+	"                        a --report); plan: show what a run would not run\n"
 	"ad-hoc group options:\n"
 	"      --limit N  --count N  --attempts N  --backoff INITIAL[:MAX[:FACTOR]]\n"
 	"      --retry-on N,N  --on-error cancel|drain|continue  --stagger DUR\n"
@@ -65,7 +68,7 @@ static void die_usage(const char *fmt, ...)
 struct cli {
 	struct grpx_opts o;
 	struct render out;
-	const char *report, *junit, *trace, *events;
+	const char *report, *junit, *trace, *events, *journal, *resume;
 	int exit_code_mode, verbose, output_set, color, progress, tag;
 	int paths; /* plan --paths */
 	int tpl;   /* an ad-hoc template */
@@ -108,7 +111,7 @@ enum {
 	OPT_ATTEMPTS, OPT_BACKOFF, OPT_RETRY_ON, OPT_ON_ERROR, OPT_STAGGER, OPT_DELAY,
 	OPT_TASK_TIMEOUT, OPT_SHELL, OPT_CWD, OPT_ENV, OPT_ARG_FILE, OPT_NUL,
 	OPT_HELP, OPT_VERSION, OPT_JUNIT, OPT_TRACE, OPT_EVENTS, OPT_COLOR, OPT_PROGRESS,
-	OPT_PATHS,
+	OPT_PATHS, OPT_JOURNAL, OPT_RESUME,
 };
 
 static const struct option long_opts[] = {
@@ -141,6 +144,8 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "paths", no_argument, NULL, OPT_PATHS },
+	{ "journal", required_argument, NULL, OPT_JOURNAL },
+	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ 0 },
 };
 
@@ -259,6 +264,13 @@ static int parse_options(struct cli *c, int argc, char **argv, int adhoc)
 				die_usage("option '--paths' is for plan only");
 			c->paths = 1;
 			break;
+		case OPT_JOURNAL:
+		case OPT_RESUME:
+			if (adhoc)
+				die_usage("option '%s' is for job files only (grpx run)",
+					  ch == OPT_JOURNAL ? "--journal" : "--resume");
+			*(ch == OPT_JOURNAL ? &c->journal : &c->resume) = optarg;
+			break;
 		default: die_usage("bad arguments");
 		}
 	}
@@ -351,6 +363,11 @@ static int run_job(struct cli *c, struct grpx_job *job)
 	}
 	if (c->tpl && grpx_run_inputs(run) == 0)
 		fputs("grpx: no input for the template, nothing ran\n", stderr);
+	int jerr = grpx_run_journal_error(run);
+	if (jerr) { /* the run went on; its journal misses lines */
+		fprintf(stderr, "grpx: cannot write journal '%s': %s\n", c->journal, strerror(jerr));
+		failed = 1;
+	}
 	/* the reports first: nothing below may keep them from being written */
 	failed |= write_report("JUnit report", c->junit, grpx_report_junit, run);
 	failed |= write_report("trace", c->trace, grpx_report_trace, run);
@@ -509,10 +526,12 @@ static int adhoc(struct cli *c, int mode, int argc, char **argv)
 		c->adhoc.src = (char *const *const *)lists;
 		c->adhoc.nsrc = nsrc;
 		c->adhoc.stream = stream;
+		c->adhoc.read_input = stream >= 0;
 		c->adhoc.in_fd = stream >= 0 ? src[stream].fd : -1;
 		ncmd = 0;
 	} else if (ncmd == 0) {
-		c->adhoc.in_fd = STDIN_FILENO; /* commands, one a line */
+		c->adhoc.read_input = 1; /* commands, one a line */
+		c->adhoc.in_fd = STDIN_FILENO;
 	} else {
 		c->adhoc.stdin_stage = 1; /* `seq 5 | grpx waterfall 'sort -r' 'head -2'` */
 	}
@@ -568,7 +587,7 @@ int main(int argc, char **argv)
 	c.adhoc = (struct grpx_adhoc){ .limit = -1, .count = -1, .attempts = -1,
 				       .initial_ms = -1, .max_ms = -1, .on_error = -1,
 				       .stagger_ms = -1, .delay_ms = -1, .task_timeout_ms = -1,
-				       .stream = -1, .in_fd = -1 };
+				       .stream = -1 };
 	ensure_std_fds();
 	cloexec_inherited();
 	if (argc < 2)
@@ -600,15 +619,34 @@ int main(int argc, char **argv)
 	int first = parse_options(&c, argc - 1, argv + 1, 0) + 1;
 	if (c.paths && strcmp(cmd, "plan"))
 		die_usage("option '--paths' is for plan only");
+	if (c.journal && strcmp(cmd, "run"))
+		die_usage("option '--journal' is for run only");
+	if (c.resume && strcmp(cmd, "run") && strcmp(cmd, "plan"))
+		die_usage("option '--resume' is for run and plan only");
 	if (first >= argc)
 		die_usage("%s needs a JOBFILE", cmd);
 	if (strcmp(cmd, "run") && first + 1 < argc)
 		die_usage("%s takes one JOBFILE", cmd);
 	struct grpx_job *job = load_or_die(argv[first]);
 	int rc = 0;
+	struct grpx_resume *rs = NULL;
+	char err[1024];
+	/* The journal first: `--journal F --resume F` finds F even on the
+	 * first round (empty then).  Nothing is written to it before F has
+	 * been read: the run writes its first line. */
+	if (c.journal && (c.o.journal_fd = grpx_journal_open(c.journal, err, sizeof err)) < 0) {
+		fprintf(stderr, "grpx: %s\n", err);
+		exit(2);
+	}
+	if (c.resume && grpx_resume_load(c.resume, &rs, err, sizeof err) < 0) {
+		fprintf(stderr, "grpx: %s\n", err);
+		exit(2);
+	}
+	c.o.resume = rs;
 	if (!strcmp(cmd, "check")) {
 		rc = 0;
 	} else if (!strcmp(cmd, "plan")) {
+		grpx_job_resume(job, rs);
 		(c.paths ? grpx_job_paths : grpx_job_plan)(job, stdout);
 	} else {
 		for (int i = first + 1; i < argc; i++)
@@ -620,6 +658,9 @@ int main(int argc, char **argv)
 		c.o.npaths = (size_t)(argc - first - 1);
 		rc = run_job(&c, job);
 	}
+	if (c.o.journal_fd > 0)
+		close(c.o.journal_fd);
+	grpx_resume_free(rs);
 	grpx_job_free(job);
 	return rc;
 }

@@ -164,7 +164,7 @@ static void summary_row(FILE *f, const struct grpx_node *n, int color)
 		snprintf(code, sizeof code, "signal %d", i.signal);
 	else if (i.exit_code >= 0)
 		snprintf(code, sizeof code, "exit %d", i.exit_code);
-	const char *reason = grpx_node_reason(n, why, sizeof why);
+	const char *reason = i.resumed ? "resumed" : grpx_node_reason(n, why, sizeof why);
 	const char *on = color && i.status < sizeof paint / sizeof paint[0] && paint[i.status] ? paint[i.status] : "";
 	fprintf(f, "  %-28s %s%-9s%s %-10s %5u %8s%s%s\n", i.path, on, grpx_status_name(i.status),
 		*on ? "\033[0m" : "", code, i.attempts, dur, reason ? "  " : "", reason ? reason : "");

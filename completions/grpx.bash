@@ -29,7 +29,7 @@ _grpx_options()
 	case $1 in
 	run) echo "$common --journal --resume" ;;
 	check) echo "--help" ;;
-	plan) echo "--paths --help" ;;
+	plan) echo "--paths --resume --help" ;;
 	*) echo "$common --limit --count --attempts --backoff --retry-on --on-error
 		--stagger --delay --task-timeout --shell --cwd --env -0 -a" ;;
 	esac

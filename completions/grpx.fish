@@ -104,7 +104,7 @@ complete -c grpx -n "__grpx_command_is run check plan $__grpx_modes" -l help -d 
 
 # run only
 complete -c grpx -n '__grpx_command_is run' -l journal -r -F -d 'Append one JSON line per ended node to FILE'
-complete -c grpx -n '__grpx_command_is run' -l resume -r -F -d 'Skip what ended ok in FILE'
+complete -c grpx -n '__grpx_command_is run plan' -l resume -r -F -d 'Skip what ended ok in FILE'
 
 # plan only
 complete -c grpx -n '__grpx_command_is plan' -l paths -d 'Print only the node paths, one a line'

@@ -195,7 +195,7 @@ int grpx_job_adhoc(const struct grpx_adhoc *a, char *const *cmds, size_t n,
 		   struct grpx_job **jobp, char *err, size_t errlen)
 {
 	const struct mode_info *mi = mode_info_of((int)a->mode);
-	bool fed = a->tpl || a->in_fd >= 0;
+	bool fed = a->tpl || a->read_input;
 	struct grpx_job *job;
 	struct grpx_node *r, *g;
 	size_t cap = n;

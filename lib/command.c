@@ -15,10 +15,11 @@
 extern char **environ;
 
 struct spawn {
-	char **argv, **envp, *cwd, *jobname, *prog;
+	char **argv, **envp, *cwd, *prog;
 	char *vars[5];
-	int runner;            /* 0 local, 1 slurm */
+	int how;               /* slurm_how(): local, a step, a job of its own */
 	const char *path;      /* the PATH the program is looked up in */
+	char srun[512];        /* the text of srun's words */
 };
 
 static char *const default_shell[] = { "/bin/sh", "-c", NULL };
@@ -51,7 +52,7 @@ static int build_env(struct spawn *sp, const struct grpx_node *t)
 	if (!sp->envp)
 		return ENOMEM;
 	for (size_t i = 0; i < nbase; i++)
-		if (sp->runner != 1 || !slurm_env_drop(environ[i]))
+		if (!slurm_env_drop(environ[i], sp->how))
 			sp->envp[nenv++] = environ[i];
 	sp->envp[nenv] = NULL;
 	/* Outer maps first so that inner keys win. */
@@ -103,20 +104,14 @@ static int build_argv(struct spawn *sp, const struct grpx_node *t, char *const *
 			na++;
 	for (char **s = slurm; s && *s; s++)
 		nsl++;
-	sp->argv = calloc(ns + na + nsl + 8, sizeof *sp->argv);
+	sp->argv = calloc(ns + na + nsl + SLURM_ARGV_MAX + 4, sizeof *sp->argv);
 	if (!sp->argv)
 		return ENOMEM;
-	if (sp->runner == 1) {
-		char name[128];
-		if (slurm_job_name(t, name, sizeof name) < 0)
+	if (sp->how != RUN_LOCAL) {
+		int n = slurm_argv(t, sp->how, sp->argv, sp->srun, sizeof sp->srun);
+		if (n < 0)
 			return ENAMETOOLONG;
-		if (asprintf(&sp->jobname, "--job-name=%s", name) < 0)
-			return ENOMEM;
-		sp->argv[k++] = "srun";
-		/* -Q, not -QQ: that would also hide srun's errors, and an
-		 * unreachable controller is known by its message. */
-		sp->argv[k++] = "-Q";
-		sp->argv[k++] = sp->jobname;
+		k = (size_t)n;
 		for (size_t i = 0; i < nsl; i++)
 			sp->argv[k++] = slurm[i];
 		sp->argv[k++] = "--";
@@ -141,17 +136,15 @@ static int prepare(struct spawn *sp, const struct grpx_node *t)
 	char **slurm = NULL;
 	int err;
 
-	sp->runner = -1;
-	for (const struct grpx_node *n = t; n; n = n->parent) {
+	for (const struct grpx_node *n = t; n; n = n->parent)
 		if (!shell && n->opt->shell)
 			shell = n->opt->shell;
-		if (sp->runner < 0 && n->runner >= 0) {
-			sp->runner = n->runner;
+	for (const struct grpx_node *n = t; n; n = n->parent)
+		if (n->runner >= 0) {
 			slurm = n->opt->slurm_args;
+			break;
 		}
-	}
-	if (sp->runner < 0)
-		sp->runner = 0;
+	sp->how = slurm_how(t);
 	if ((err = build_env(sp, t)))
 		return err;
 	if (node_cwd(t, &sp->cwd) != 0)
@@ -164,7 +157,6 @@ static void spawn_free(struct spawn *sp)
 	free(sp->envp);
 	free(sp->argv);
 	free(sp->cwd);
-	free(sp->jobname);
 	free(sp->prog);
 	for (int i = 0; i < 5; i++)
 		free(sp->vars[i]);
@@ -230,11 +222,11 @@ int spawn_task(struct grpx_node *t, const int fds[3])
 		t->errwhat = EW_CWD;
 	}
 	if (!err && (err = find_program(&sp, sp.cwd)) != 0)
-		t->errwhat = t->argv || sp.runner == 1 ? EW_PROGRAM : EW_SHELL;
+		t->errwhat = t->argv || sp.how != RUN_LOCAL ? EW_PROGRAM : EW_SHELL;
 	if (!err) {
 		err = spawn_process(sp.prog, sp.argv, sp.envp, fds, sp.cwd, &none, &pid);
 		if (err == ENOENT || err == EACCES || err == ENOEXEC)
-			t->errwhat = t->argv || sp.runner == 1 ? EW_PROGRAM : EW_SHELL;
+			t->errwhat = t->argv || sp.how != RUN_LOCAL ? EW_PROGRAM : EW_SHELL;
 	}
 	spawn_free(&sp);
 	if (err)
@@ -249,11 +241,8 @@ const char *task_program(const struct grpx_node *t)
 {
 	if (t->argv)
 		return t->argv[0];
-	for (const struct grpx_node *n = t; n; n = n->parent)
-		if (n->runner >= 0 && n->runner == 1)
-			return "srun";
-		else if (n->runner >= 0)
-			break;
+	if (node_slurm(t))
+		return "srun";
 	for (const struct grpx_node *n = t; n; n = n->parent)
 		if (n->opt->shell)
 			return n->opt->shell[0];

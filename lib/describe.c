@@ -26,6 +26,12 @@ const char *grpx_node_reason(const struct grpx_node *n, char *buf, size_t len)
 	case WHY_TIMEOUT:
 		snprintf(buf, len, "timeout");
 		break;
+	case WHY_RESUMED:
+		snprintf(buf, len, "%s resumed", cause);
+		break;
+	case WHY_ALLOC:
+		snprintf(buf, len, "allocation ends");
+		break;
 	default:
 		if (n->status == GRPX_SKIPPED)
 			snprintf(buf, len, "not selected");
@@ -38,7 +44,7 @@ const char *grpx_node_reason(const struct grpx_node *n, char *buf, size_t len)
 /* "cannot start: ..." saying what is missing. */
 static int start_message(const struct grpx_node *n, char **s)
 {
-	const char *why = slurm_strerror(n->errnum);
+	const char *why = node_strerror(n);
 	char *cwd;
 	int rc;
 
@@ -78,7 +84,10 @@ char *node_error_message(const struct grpx_node *n)
 		rc = start_message(n, &s);
 		break;
 	default:
-		if (n->kind == NODE_GROUP && n->nkids == 0)
+		if (n->why == WHY_ALLOC) /* a Slurm task kept from starting */
+			rc = asprintf(&s, "%s: the allocation ends",
+				      n->status == GRPX_SKIPPED ? "not started" : "not started again");
+		else if (n->kind == NODE_GROUP && n->nkids == 0)
 			rc = asprintf(&s, "matrix has no values");
 		else if (n->errwhat == EW_OUTPUT && n->errnum)
 			rc = asprintf(&s, "its output could not be kept: %s", strerror(n->errnum));

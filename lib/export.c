@@ -128,6 +128,9 @@ static void testcase(FILE *f, const struct grpx_run *r, const struct grpx_node *
 		fputs("\"/>\n", f);
 		break;
 	default:
+		if (t->resumed) /* it passed in the run it was resumed from */
+			fputs("      <properties><property name=\"resumed\" value=\"true\"/>"
+			      "</properties>\n", f);
 		break;
 	}
 	captured(f, r, t, GRPX_STDOUT);

@@ -82,9 +82,9 @@ struct feed *feed_new(const struct grpx_adhoc *a, size_t nkids)
 	if (!f)
 		return NULL;
 	f->a = *a;
-	f->stream = a->in_fd >= 0 ? (a->tpl ? a->stream : 0) : -1;
-	f->fd = a->in_fd;
-	f->eof = a->in_fd < 0;
+	f->stream = a->read_input ? (a->tpl ? a->stream : 0) : -1;
+	f->fd = a->read_input ? a->in_fd : -1;
+	f->eof = !a->read_input;
 	struct stat st;
 	/* a file (or /dev/null) never makes a read wait, and epoll refuses it */
 	f->file = f->fd >= 0 && fstat(f->fd, &st) == 0 &&

@@ -127,6 +127,8 @@ void group_fill(struct grpx_run *r, struct grpx_node *g)
 		if (i == M_NONE)
 			break;
 		struct grpx_node *c = g->kids[i];
+		if (c->state == T_DONE)
+			continue; /* resumed when the attempt began */
 		c->counted = true;
 		g->grp->running++;
 		if (c->kind == NODE_GROUP)
@@ -154,6 +156,44 @@ static void skip_tree(struct grpx_run *r, struct grpx_node *n, int why, struct g
 	for (uint32_t i = 0; i < n->nkids; i++)
 		skip_tree(r, n->kids[i], why, cause);
 	run_end_event(r, n);
+}
+
+/* n and what is below it end without running, as --resume marked them:
+ * ok, or skipped inside a group resumed whole (`top`). */
+static void resume_tree(struct grpx_run *r, struct grpx_node *n, struct grpx_node *top)
+{
+	for (uint32_t i = 0; i < n->nkids; i++)
+		resume_tree(r, n->kids[i], top);
+	n->attempt = 0;
+	if (n->resume == RM_OK) {
+		n->status = GRPX_OK;
+		n->resumed = true;
+	} else {
+		n->status = GRPX_SKIPPED;
+		n->why = WHY_RESUMED;
+		n->cause = top;
+	}
+	if (n == top) { /* its group hears of it as of any child that ended */
+		node_ended(r, n);
+		return;
+	}
+	n->state = T_DONE;
+	n->end_ms = rel_ms(r);
+	run_end_event(r, n);
+}
+
+/* The children that ended ok in the file given to --resume end so now,
+ * whatever the mode's order or times: nothing of them runs. */
+static void resume_kids(struct grpx_run *r, struct grpx_node *g)
+{
+	for (uint32_t i = 0; i < g->nkids; i++) {
+		struct grpx_node *c = g->kids[i];
+		if (c->resume != RM_OK)
+			continue;
+		c->counted = true; /* the group waits for its delivery */
+		g->grp->running++;
+		resume_tree(r, c, c);
+	}
 }
 
 /* Count bad child c's causes among g's (before the verdict only). */
@@ -241,7 +281,7 @@ static void release_in_order(struct grpx_run *r, struct grpx_node *g)
 
 	while (!g->verdict && gr->released < g->nkids && g->kids[gr->released]->state == T_DONE) {
 		struct grpx_node *k = g->kids[gr->released++];
-		if (k->status == GRPX_OK || status_bad(k->status))
+		if ((k->status == GRPX_OK && !k->resumed) || status_bad(k->status))
 			results_offer(r, g, k);
 		else
 			results_discard(r, k, false);
@@ -368,6 +408,10 @@ void group_deliver(struct grpx_run *r, struct grpx_node *c)
 		gr->nok++;
 	else if (status_bad(c->status))
 		gr->nbad++;
+	else if (c->why == WHY_ALLOC) { /* it did not run for want of time: no success */
+		gr->nbad++;
+		note_error(g, c);
+	}
 	if (mode_has(g->mode, M_ONE_CHILD) && c->start_ms >= 0)
 		log_attempt(g, c, c->start_ms, c->end_ms);
 	bool open = g->state == G_RUN && !g->verdict;
@@ -448,6 +492,7 @@ static void attempt_begin(struct grpx_run *r, struct grpx_node *g)
 		group_decide(r, g, GRPX_FAILED, WHY_FAILED, NULL);
 		return;
 	}
+	resume_kids(r, g);
 	group_fill(r, g);
 	check_end(r, g);
 }
@@ -480,7 +525,7 @@ static void check_end(struct grpx_run *r, struct grpx_node *g)
 		struct attempt *a = &g->log[g->nlog - 1];
 		struct grpx_node *e = first_cause(g);
 		*a = (struct attempt){ e->exit_code, e->signal, g->status, a->start_ms, rel_ms(r) };
-		if (!r->signal && (!g->up || !g->up->verdict) &&
+		if (!r->signal && (!g->up || !g->up->verdict) && e->why != WHY_ALLOC &&
 		    may_retry(g, g->status, retry_exit_code(g), g->attempt)) {
 			results_discard(r, g, true); /* a failed attempt's stdout is not a result */
 			g->status = GRPX_RUNNING;

@@ -20,6 +20,7 @@
 struct grpx_job;  /* a loaded, validated job file */
 struct grpx_node; /* a task or a group of a job */
 struct grpx_run;  /* one execution of a job */
+struct grpx_resume; /* what a journal or a report says ended ok (--resume) */
 
 enum grpx_mode {
 	GRPX_ERRGROUP,
@@ -112,8 +113,9 @@ struct grpx_adhoc {
 	const char *tpl;             /* borrowed; NULL: no template */
 	char *const *const *src;     /* borrowed; nsrc NULL-terminated lists (src[stream] unused) */
 	size_t nsrc;
-	int stream;                  /* the source read from in_fd, -1: none */
-	int in_fd;                   /* -1: no input read as the run goes */
+	int stream;                  /* with read_input: the source read from in_fd */
+	int read_input;              /* 0: nothing is read as the run goes */
+	int in_fd;                   /* with read_input: the fd (stdin is 0) */
 	int nul;
 	int stdin_stage;             /* waterfall: grpx's stdin is the first stage's */
 };
@@ -154,6 +156,7 @@ struct grpx_node_info {
 	double start_ms, end_ms; /* -1: never */
 	long long stdout_bytes, stderr_bytes;
 	size_t nkids;
+	int resumed;         /* ok without running: it ended ok before (--resume) */
 };
 void grpx_node_info(const struct grpx_node *n, struct grpx_node_info *info);
 const struct grpx_node *grpx_node_kid(const struct grpx_node *n, size_t i);
@@ -244,6 +247,11 @@ struct grpx_opts {
 	/* Remember every task attempt for grpx_report_trace(), also those
 	 * a retry group re-runs; off, the trace shows each task's last. */
 	int record_attempts;
+	/* --journal: a descriptor from grpx_journal_open() that the caller
+	 * owns; a line goes to it as each node ends.  0: no journal. */
+	int journal_fd;
+	/* --resume: nodes that ended ok there are not run.  NULL: none. */
+	const struct grpx_resume *resume;
 };
 
 /*
@@ -256,10 +264,20 @@ void grpx_signals(sigset_t *set);
 
 /*
  * Run a job.  Returns 0 with *runp set (whatever the outcome), or -1 with
- * errno set when the run could not be set up at all.  While it runs, the
- * signals of grpx_signals() are blocked and handled by the event loop,
- * SIGPIPE is ignored, and grpx is a child subreaper; the caller's mask and
- * dispositions are restored before it returns.
+ * errno set when the run could not be set up at all.
+ *
+ * What a run changes in the process, all of it restored before it returns:
+ * the signals of grpx_signals() and SIGTTOU are blocked (taken through a
+ * signalfd), SIGPIPE is ignored and SIGCHLD set to its default (an
+ * inherited SIG_IGN would have the kernel reap the tasks), and the process
+ * is a child subreaper.  It forks one helper, the keeper (it kills the
+ * tasks if this process dies), and reaps it before returning.  It reaps
+ * its own children only, and the end-of-run sweep never signals a child
+ * the process had before the run.  It does not touch the caller's
+ * descriptors (the caller makes its own close-on-exec, as cmd/grpx.c does:
+ * the tasks inherit fds 0, 1 and 2 only when the caller's others are) nor
+ * its resource limits: a task that cannot start for lack of descriptors
+ * or processes waits until others free them.
  */
 int grpx_run(struct grpx_job *job, const struct grpx_opts *o,
 	     struct grpx_run **runp);
@@ -300,6 +318,28 @@ int grpx_report_junit(const struct grpx_run *r, const char *path);
 /* Chrome Trace Event JSON: one complete event per task attempt. */
 int grpx_report_trace(const struct grpx_run *r, const char *path);
 void grpx_run_free(struct grpx_run *r);
+
+/*
+ * Journal and resume (SPEC section 8).  grpx_journal_open() opens FILE to
+ * append to (created 0666 & ~umask, never truncated); anything but a
+ * regular file is refused, since a write to it could block the run.
+ * Returns the fd, or -1 with a message in err.  A journal write that
+ * fails fails the run (grpx_run_journal_error(): its errno, else 0) but
+ * stops nothing.
+ */
+int grpx_journal_open(const char *path, char *err, size_t errlen);
+int grpx_run_journal_error(const struct grpx_run *r);
+/*
+ * Read FILE, a journal or a JSON report (told apart by their content):
+ * which paths ended ok, with which key.  0, or -1 with a message in err
+ * ("FILE:LINE: ...", or "cannot read 'FILE': ..." with errno set).
+ */
+int grpx_resume_load(const char *path, struct grpx_resume **rsp, char *err, size_t errlen);
+void grpx_resume_free(struct grpx_resume *rs);
+/* Mark the nodes of job a run would resume from rs (NULL: none), for
+ * grpx_job_plan(); returns how many tasks it resumes.  grpx_run() does
+ * the same from its own opts. */
+size_t grpx_job_resume(struct grpx_job *job, const struct grpx_resume *rs);
 
 /* The longest duration grpx takes anywhere, 1000000h (about 114 years):
  * the engine keeps its deadlines in microseconds, in an int64. */

@@ -18,6 +18,10 @@
 
 enum node_kind { NODE_TASK, NODE_GROUP };
 
+/* `runner:` local, slurm, or slurm with `allocation: new` (a job per task
+ * even inside an allocation). */
+enum runner { RUN_LOCAL, RUN_SLURM, RUN_SLURM_JOB };
+
 enum at_kind { AT_NONE, AT_ABS, AT_CLOCK };
 
 /* A node's `at:` moment. */
@@ -58,7 +62,23 @@ enum reason {
 	WHY_WON,         /* race won by `cause` */
 	WHY_DONE,        /* `cause` (the group) had what it needed */
 	WHY_INTERRUPTED, /* a signal, or our stdout went away */
-	WHY_TIMEOUT      /* the run's own timeout */
+	WHY_TIMEOUT,     /* the run's own timeout */
+	WHY_RESUMED,     /* `cause`, a group it is in, was resumed whole (--resume) */
+	WHY_ALLOC        /* a Slurm task in the last minute of the allocation */
+};
+
+/* What --resume makes of a node (resume.c sets it before a run). */
+enum resume_mark {
+	RM_NONE, /* it runs */
+	RM_OK,   /* it ended ok with this key before: ok at once, nothing runs */
+	RM_SKIP  /* in a group resumed whole, but it did not end ok: skipped */
+};
+
+/* What a task asks of Slurm (`resources:`), each key inherited alone. */
+struct resources {
+	int32_t cpus;              /* --cpus-per-task; -1: inherit */
+	int32_t gpus;              /* --gpus; -1: inherit (0 asks for none) */
+	char *mem;                 /* owned --mem value as written (512, 4G); NULL: inherit */
 };
 
 /*
@@ -71,6 +91,7 @@ struct node_opts {
 	char **env;                /* owned "KEY=VALUE" list, NULL-terminated; or NULL */
 	char *cwd;                 /* owned, as written; NULL: inherit */
 	char **slurm_args;         /* owned runner args, NULL-terminated; or NULL */
+	struct resources res;
 	int64_t grace_ms;          /* -1: inherit */
 	int64_t stagger_ms;        /* -1: none */
 	int64_t delay_ms;          /* -1: none */
@@ -127,8 +148,10 @@ struct grpx_node {
 	uint8_t kind;              /* enum node_kind */
 	uint8_t mode;              /* enum grpx_mode, groups only */
 	int8_t on_error;           /* enum grpx_on_error, -1: the mode's default */
-	int8_t runner;             /* -1: inherit, 0: local, 1: slurm */
+	int8_t runner;             /* enum runner; -1: inherit */
 	bool stdin_inherit;        /* stdin: inherit */
+	uint64_t key;              /* key.c: hash of its definition (job_keys()) */
+	uint8_t resume;            /* enum resume_mark, from resume_mark(); kept by node_init */
 
 	/* --- run state: owned by the engine (run.h), set by node_init() --- */
 	uint8_t status;            /* enum grpx_status */
@@ -141,12 +164,16 @@ struct grpx_node {
 	bool verdict;              /* a group has decided this attempt's status */
 	bool draining;             /* on_error drain: start nothing new */
 	bool kill_sent;            /* SIGKILL already sent to its process group */
-	bool slurm_down;           /* this attempt's srun could not reach the controller */
+	bool slurm_scan_off;       /* its stderr is past srun's own first lines */
+	bool slurm_refused;        /* srun said it could not start the task */
+	bool slurm_killing;        /* srun got SIGTERM after the grace: it kills the step */
 	bool counted;              /* counted in its group's `running` */
+	bool resumed;              /* ended ok without running (--resume) */
 	uint32_t pick;             /* 1-based order in which its group selected it, 0: not */
 	uint32_t attempt;          /* 1-based, current or last attempt */
 	uint32_t jslot;            /* ad hoc {%}: the job slot its running attempt holds, 0 */
-	int errnum;                /* the errno that stopped it, or SLURM_ENOCTLD; 0 */
+	int errnum;                /* the errno that stopped it, or SLURM_E*; 0 */
+	char *errtext;             /* SLURM_ESRUN: srun's own words, owned; NULL */
 	uint8_t errwhat;           /* enum err_what: what errnum is about */
 	pid_t pid;                 /* -1 once reaped or never started */
 	pid_t pgid;                /* its process group while it may have members, else -1 */
@@ -178,23 +205,54 @@ struct grpx_job {
 	uint32_t nnodes;           /* in the whole tree, root included */
 };
 
-/* slurm.c: tasks under `runner: {slurm: ...}` are Slurm job steps */
+/* slurm.c: tasks under `runner: slurm` run with srun */
 #define SLURM_ENOCTLD (-1) /* errnum: srun could not reach the controller */
-/* Whether t runs under the slurm runner (the nearest `runner:` up). */
+#define SLURM_ESRUN (-2)   /* errnum: srun refused to start it; errtext says why */
+#define SLURM_END_MARGIN_MS 60000 /* no Slurm task starts in the allocation's last minute */
+#define SLURM_KILL_WAIT_MS 5000   /* how long srun may take to kill its step */
+#define SLURM_ARGV_MAX 9          /* the srun words slurm_argv() gives at most */
+/* The runner of t: the nearest `runner:` up (enum runner), RUN_LOCAL. */
+int node_runner(const struct grpx_node *t);
 bool node_slurm(const struct grpx_node *t);
+/* How t runs: RUN_LOCAL; RUN_SLURM, a step of the allocation grpx runs
+ * in (SLURM_JOB_ID set); RUN_SLURM_JOB, a job of its own. */
+int slurm_how(const struct grpx_node *t);
 /* The job name of t's step in this run, "grpx-HOST-PID-SEQ"; -1: too long. */
 int slurm_job_name(const struct grpx_node *t, char *buf, size_t len);
-/* Whether "KEY=VALUE" of grpx's environment stays out of a step's. */
-bool slurm_env_drop(const char *kv);
-/* Have scancel signal t's step (SIGTERM), or kill it and its job
+/* t's `resources:`, each key from the nearest node that sets it. */
+void node_resources(const struct grpx_node *t, struct resources *res);
+/* The srun words before t's own args ("srun", "-Q", ..., "--job-name=...")
+ * into v (room for SLURM_ARGV_MAX), their text in buf; how: slurm_how(t).
+ * Returns how many, or -1 when buf is too small. */
+int slurm_argv(const struct grpx_node *t, int how, char **v, char *buf, size_t len);
+/* Whether "KEY=VALUE" of grpx's environment stays out of srun's. */
+bool slurm_env_drop(const char *kv, int how);
+/* Have scancel signal t's step (SIGTERM), or kill it and cancel its job
  * (SIGKILL); no wait.  Returns 0 or an errno value. */
 int slurm_stop(const struct grpx_node *t, int sig);
 /* A chunk of t's stderr pipe, and the end of an attempt: an srun that
- * could not reach the controller makes the attempt GRPX_ERROR. */
+ * could not start the task makes the attempt GRPX_ERROR (errtext). */
 void slurm_scan(struct grpx_node *t, const char *buf, size_t len);
 void slurm_check(struct grpx_node *t, int err_spool);
-/* strerror(), which also knows SLURM_ENOCTLD. */
+/* strerror(), which also knows SLURM_ENOCTLD and SLURM_ESRUN. */
 const char *slurm_strerror(int errnum);
+/* What stopped n (its errnum, or srun's words). */
+const char *node_strerror(const struct grpx_node *n);
+/* The CPUs of the allocation grpx runs in (SLURM_NTASKS, else
+ * SLURM_CPUS_ON_NODE x SLURM_JOB_NUM_NODES, else SLURM_JOB_CPUS_PER_NODE);
+ * 0 outside one.  slurm_cpus_of(): the same from given values. */
+uint32_t slurm_alloc_cpus(void);
+uint32_t slurm_cpus_of(const char *ntasks, const char *cpus_on_node, const char *nnodes,
+		       const char *cpus_per_node);
+/* When the allocation grpx runs in ends (ms since the epoch), if the job
+ * below root has a Slurm task: SLURM_JOB_END_TIME, or squeue asked once;
+ * -1: outside an allocation, no limit, or unknown. */
+int64_t slurm_alloc_end_ms(const struct grpx_node *root);
+/* squeue's %e ("2026-12-05T10:02:00", local time) in ms; -1: none. */
+int64_t slurm_parse_end(const char *s);
+/* Would Slurm task t start in the last minute of an allocation ending at
+ * end_ms (-1: never)? */
+bool slurm_late(int64_t end_ms, const struct grpx_node *t);
 
 /* job.c: make, find and free the nodes of a job */
 void node_free(struct grpx_node *n);
@@ -239,6 +297,20 @@ void feed_free(struct feed *f);
  * freed on failure too), set up as `a` says; NULL: no memory. */
 struct grpx_node *adhoc_task(struct grpx_job *job, struct grpx_node *g, char *run, char **input,
 			     const struct grpx_adhoc *a, size_t *cap);
+
+/* key.c: a node's key, a hash of what it computes (grpx(1), RESUME) */
+/* Set the key of every node of the tree under n, n included; -1: no
+ * memory (a key may then be wrong: do not use them). */
+int job_keys(struct grpx_node *n);
+#define KEY_HEX 17 /* 16 lowercase hex digits and a NUL */
+void key_format(uint64_t key, char buf[KEY_HEX]);
+/* 64-bit FNV-1a of len bytes, continuing from h (start: FNV_OFFSET). */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+uint64_t fnv1a(uint64_t h, const void *p, size_t len);
+
+/* resume.c */
+/* Mark what a run of the tree under root resumes from rs (NULL: nothing). */
+size_t resume_mark(struct grpx_node *root, const struct grpx_resume *rs);
 
 /* util.c */
 void *xcalloc(size_t n, size_t size); /* NULL on failure, like calloc */

@@ -13,6 +13,7 @@ const struct node_opts opts_default = {
 	.stagger_ms = -1,
 	.delay_ms = -1,
 	.backoff = { -1, -1, 2.0, false },
+	.res = { -1, -1, NULL },
 };
 
 struct grpx_node *node_new(struct grpx_node *parent, uint32_t index)
@@ -96,6 +97,7 @@ void node_free(struct grpx_node *n)
 		strv_free(n->opt->env);
 		free(n->opt->cwd);
 		strv_free(n->opt->slurm_args);
+		free(n->opt->res.mem);
 		free(n->opt->retry_on);
 		free((struct node_opts *)n->opt);
 	}
@@ -103,6 +105,7 @@ void node_free(struct grpx_node *n)
 		feed_free(n->grp->feed);
 	free(n->grp);
 	free(n->log);
+	free(n->errtext);
 	free(n);
 }
 
@@ -159,6 +162,7 @@ void grpx_node_info(const struct grpx_node *n, struct grpx_node_info *info)
 		.stdout_bytes = n->stdout_bytes,
 		.stderr_bytes = n->stderr_bytes,
 		.nkids = n->nkids,
+		.resumed = n->resumed,
 	};
 }
 

@@ -19,7 +19,9 @@ static struct decision ended(struct grpx_node *g, struct grpx_node *c)
 {
 	if (c->status == GRPX_OK)
 		return (struct decision){ OUT_PICK, V_OK, WHY_NONE, false, NULL };
-	if (may_retry(g, c->status, retry_exit_code(c), g->attempt))
+	/* a Slurm task that the allocation's end kept from starting would
+	 * not start again either */
+	if (first_cause(c)->why != WHY_ALLOC && may_retry(g, c->status, retry_exit_code(c), g->attempt))
 		return (struct decision){ .out = OUT_STDERR, .verdict = V_RETRY };
 	return (struct decision){ OUT_DROP, V_FAIL, WHY_FAILED, c->status == GRPX_CANCELED, c };
 }

@@ -310,12 +310,14 @@ int streams_open(struct grpx_run *r, struct grpx_node *t, int fds[3])
 	if (!io)
 		return ENOMEM;
 	t->cap_out = t->cap_err = 0;
+	for (int i = 0; i < 2; i++) { /* both set before either can fail */
+		io->s[i] = (struct stream){ .w.fd = -1, .t = t, .which = (uint8_t)(i + 1), .spool = -1 };
+		io->s[i].route = (uint8_t)route_of(r, t, i + 1);
+		io->wr[i] = -1;
+	}
 	for (int i = 0; i < 2; i++) {
 		struct stream *s = &io->s[i];
 		int p[2];
-		*s = (struct stream){ .w.fd = -1, .t = t, .which = (uint8_t)(i + 1), .spool = -1 };
-		s->route = (uint8_t)route_of(r, t, i + 1);
-		io->wr[i] = -1;
 		if (s->route == R_INHERIT) {
 			fds[i + 1] = out_fd(r, i + 1);
 			continue;

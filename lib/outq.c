@@ -107,6 +107,21 @@ static void wait_writable(struct grpx_run *r, struct outq *q)
 		watch_mod(r, &q->w, EPOLLOUT);
 }
 
+/*
+ * A write that returned k < 0: go on (EINTR: true), or stop for now (the fd
+ * is full: EPOLLOUT armed; or it failed: the queue is broken).
+ */
+static bool retry_write(struct grpx_run *r, struct outq *q)
+{
+	if (errno == EINTR)
+		return true;
+	if (errno == EAGAIN)
+		wait_writable(r, q);
+	else
+		fail(r, q, errno);
+	return false;
+}
+
 /* Write the byte segments at the head; false: stop for now. */
 static bool flush_bytes(struct grpx_run *r, struct outq *q, size_t *budget)
 {
@@ -134,16 +149,8 @@ static bool flush_bytes(struct grpx_run *r, struct outq *q, size_t *budget)
 	} else {
 		k = writev(q->fd, iov, n);
 	}
-	if (k < 0) {
-		if (errno == EINTR)
-			return true;
-		if (errno == EAGAIN) {
-			wait_writable(r, q);
-			return false;
-		}
-		fail(r, q, errno);
-		return false;
-	}
+	if (k < 0)
+		return retry_write(r, q);
 	*budget = (size_t)k > *budget ? 0 : *budget - (size_t)k;
 	q->held -= (size_t)k;
 	while (k > 0) {
@@ -202,16 +209,8 @@ static bool flush_spool(struct grpx_run *r, struct outq *q, struct oseg *s, size
 		if (k > 0)
 			s->off += k;
 	}
-	if (k < 0) {
-		if (errno == EINTR)
-			return true;
-		if (errno == EAGAIN) {
-			wait_writable(r, q);
-			return false;
-		}
-		fail(r, q, errno);
-		return false;
-	}
+	if (k < 0)
+		return retry_write(r, q);
 	if (k == 0) /* the spool ended early */
 		s->end = s->off;
 	*budget = (size_t)k > *budget ? 0 : *budget - (size_t)k;

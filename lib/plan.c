@@ -4,6 +4,9 @@
  * that node as key=value in a fixed order, then for a task ": COMMAND".
  * Modes show their effective on_error, and retry groups their attempts, even
  * when not written.  A first line "job ..." shows the top-level settings.
+ * After grpx_job_resume(), a node a run would not run says so after its
+ * mode: "resumed" (it ended ok before), or "skipped" (in a group resumed
+ * whole, it did not).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +56,23 @@ static void put_dur(FILE *f, const char *key, int64_t ms)
 	fprintf(f, " %s=%s", key, buf);
 }
 
+/* " resources=cpus:4,mem:8G,gpus:1": the keys set on the node. */
+static void put_resources(FILE *f, const struct resources *res)
+{
+	const char *sep = " resources=";
+
+	if (res->cpus >= 0) {
+		fprintf(f, "%scpus:%d", sep, (int)res->cpus);
+		sep = ",";
+	}
+	if (res->mem) {
+		fprintf(f, "%smem:%s", sep, res->mem);
+		sep = ",";
+	}
+	if (res->gpus >= 0)
+		fprintf(f, "%sgpus:%d", sep, (int)res->gpus);
+}
+
 static void put_attrs(FILE *f, const struct grpx_node *n)
 {
 	static const char *const on_error[] = { "cancel", "drain", "continue" };
@@ -98,18 +118,26 @@ static void put_attrs(FILE *f, const struct grpx_node *n)
 		put_list(f, "shell", n->opt->shell, " ", false);
 	if (n->opt->env && n->opt->env[0])
 		put_list(f, "env", n->opt->env, ",", true);
-	if (n->runner == 0)
+	if (n->runner == RUN_LOCAL)
 		fputs(" runner=local", f);
-	else if (n->runner == 1 && n->opt->slurm_args && n->opt->slurm_args[0])
+	else if (n->runner >= RUN_SLURM && n->opt->slurm_args && n->opt->slurm_args[0])
 		put_list(f, "runner=slurm:", n->opt->slurm_args, " ", false);
-	else if (n->runner == 1)
+	else if (n->runner >= RUN_SLURM)
 		fputs(" runner=slurm", f);
+	if (n->runner == RUN_SLURM_JOB)
+		fputs(" allocation=new", f);
+	put_resources(f, &n->opt->res);
 }
 
 static void plan_node(const struct grpx_node *n, FILE *f)
 {
 	fprintf(f, "%*s%s  %s", (int)(n->depth - 1) * 2, "", n->name,
 		n->kind == NODE_GROUP ? mode_name(n->mode) : "task");
+	/* plan --resume: what a run would not run (grpx_job_resume()) */
+	if (n->resume == RM_OK)
+		fputs(" resumed", f);
+	else if (n->resume == RM_SKIP)
+		fputs(" skipped", f);
 	put_attrs(f, n);
 	if (n->run) {
 		fputs(": ", f);

@@ -134,7 +134,7 @@ static void write_selected(FILE *f, const struct grpx_node *g)
 
 static void write_node(FILE *f, const struct grpx_node *n, int depth)
 {
-	char why[512];
+	char why[512], key[KEY_HEX];
 
 	fputs("{\"path\": ", f);
 	json_str(f, n->path);
@@ -143,6 +143,8 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		json_str(f, n->name);
 	}
 	fprintf(f, ", \"kind\": \"%s\"", n->kind == NODE_TASK ? "task" : "group");
+	key_format(n->key, key);
+	fprintf(f, ", \"key\": \"%s\"", key);
 	if (n->kind == NODE_GROUP)
 		fprintf(f, ", \"mode\": \"%s\"", mode_name(n->mode));
 	if (n->run) {
@@ -158,6 +160,8 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		fputc(']', f);
 	}
 	fprintf(f, ", \"status\": \"%s\"", grpx_status_name((enum grpx_status)n->status));
+	if (n->resumed)
+		fputs(", \"resumed\": true", f);
 	if (grpx_node_reason(n, why, sizeof why) &&
 	    (n->status == GRPX_CANCELED || n->status == GRPX_SKIPPED)) {
 		fputs(", \"reason\": ", f);
@@ -171,7 +175,7 @@ static void write_node(FILE *f, const struct grpx_node *n, int depth)
 		fprintf(f, ", \"attempts\": %u", n->attempt);
 		if (n->status == GRPX_ERROR) {
 			fputs(", \"error\": ", f);
-			json_str(f, slurm_strerror(n->errnum));
+			json_str(f, node_strerror(n));
 		}
 	} else if (n->counts) {
 		fprintf(f, ", \"attempts\": %u", n->nlog);
@@ -205,19 +209,26 @@ static const char *outcome_name(int o)
 	return names[o];
 }
 
+void started_at(const struct grpx_run *r, char *buf, size_t len)
+{
+	struct tm tm;
+	char day[48];
+
+	gmtime_r(&r->loop.wall0.tv_sec, &tm);
+	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", day, r->loop.wall0.tv_nsec / 1000000);
+}
+
 static void report_fill(FILE *f, const void *arg)
 {
 	const struct grpx_run *r = arg;
 	char stamp[64];
-	struct tm tm;
 
-	gmtime_r(&r->loop.wall0.tv_sec, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	started_at(r, stamp, sizeof stamp);
 	fputs("{\"version\": 1, \"file\": ", f);
 	json_str(f, r->job->file ? r->job->file : "");
-	fprintf(f, ", \"status\": \"%s\", \"exit_code\": %d, \"started_at\": \"%s.%03ldZ\"",
-		outcome_name(r->outcome), r->exit_set ? r->exit_final : grpx_run_exit_code(r),
-		stamp, r->loop.wall0.tv_nsec / 1000000);
+	fprintf(f, ", \"status\": \"%s\", \"exit_code\": %d, \"started_at\": \"%s\"",
+		outcome_name(r->outcome), r->exit_set ? r->exit_final : grpx_run_exit_code(r), stamp);
 	fputs(", \"duration_ms\": ", f);
 	json_ms(f, r->job->root->end_ms >= 0 ? r->job->root->end_ms : 0);
 	fputs(", \"errors\": [", f);
@@ -254,6 +265,8 @@ void event_write(FILE *f, const struct grpx_event *e)
 	case GRPX_EV_EXIT:
 	case GRPX_EV_END:
 		fprintf(f, ", \"status\": \"%s\"", grpx_status_name(e->status));
+		if (e->kind == GRPX_EV_END && e->node->resumed)
+			fputs(", \"resumed\": true", f);
 		if (e->node->kind == NODE_TASK) {
 			fputs(", \"exit_code\": ", f);
 			json_int_or_null(f, e->exit_code, e->exit_code < 0);

@@ -118,6 +118,7 @@ void run_end_event(struct grpx_run *r, struct grpx_node *n)
 	run_event(r, (struct grpx_event){ .kind = GRPX_EV_END, .node = n, .status = n->status,
 					  .exit_code = n->exit_code, .signal = n->signal,
 					  .reason = grpx_node_reason(n, why, sizeof why) });
+	journal_end(r, n);
 }
 
 void run_cancel_event(struct grpx_run *r, struct grpx_node *n)
@@ -190,7 +191,11 @@ void node_init(struct grpx_node *n, struct grpx_node *up)
 	n->res_head = n->res_tail = n->res_next = NULL;
 	n->err_head = n->err_tail = n->err_next = NULL;
 	n->q_next = n->pick_next = n->jq_prev = n->jq_next = NULL;
-	n->verdict = n->draining = n->kill_sent = n->slurm_down = n->counted = false;
+	n->verdict = n->draining = n->kill_sent = n->counted = false;
+	n->slurm_scan_off = n->slurm_refused = n->slurm_killing = false;
+	n->resumed = false; /* n->resume, the mark, stays: it holds for every attempt */
+	free(n->errtext);
+	n->errtext = NULL;
 	n->retries = retries(n);
 	n->counts = n->retries || (n->kind == NODE_GROUP && mode_has(n->mode, M_ONE_CHILD));
 	n->held = n->retries || (up && (mode_has(up->mode, M_SELECTS) || up->held));
@@ -298,6 +303,17 @@ void run_interrupt(struct grpx_run *r, int sig)
 		group_decide(r, r->job->root, GRPX_CANCELED, WHY_INTERRUPTED, NULL);
 }
 
+/* sig to the process group of every task that may have members. */
+static void signal_groups(struct grpx_run *r, int sig)
+{
+	for (size_t i = 0; i < r->pids.cap; i++)
+		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
+			kill(-r->pids.v[i]->pgid, sig);
+	for (struct grpx_node *t = r->drain; t; t = t->q_next)
+		if (t->pgid > 0)
+			kill(-t->pgid, sig);
+}
+
 /* Stop every task's process group, then ourselves; on SIGCONT resume
  * them, and let the time stopped not count (the run clock skips it). */
 static void job_stop(struct grpx_run *r)
@@ -306,19 +322,9 @@ static void job_stop(struct grpx_run *r)
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	task_tty_take(r); /* the shell gets its terminal back while we are stopped */
-	for (size_t i = 0; i < r->pids.cap; i++)
-		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
-			kill(-r->pids.v[i]->pgid, SIGSTOP);
-	for (struct grpx_node *t = r->drain; t; t = t->q_next)
-		if (t->pgid > 0)
-			kill(-t->pgid, SIGSTOP);
+	signal_groups(r, SIGSTOP);
 	kill(getpid(), SIGSTOP);
-	for (size_t i = 0; i < r->pids.cap; i++)
-		if (r->pids.k[i] > 0 && r->pids.v[i]->pgid > 0)
-			kill(-r->pids.v[i]->pgid, SIGCONT);
-	for (struct grpx_node *t = r->drain; t; t = t->q_next)
-		if (t->pgid > 0)
-			kill(-t->pgid, SIGCONT);
+	signal_groups(r, SIGCONT);
 	if (r->tty_holder)
 		task_tty_give(r, r->tty_holder);
 	clock_gettime(CLOCK_MONOTONIC, &b);
@@ -592,6 +598,13 @@ static void finish(struct grpx_run *r)
 {
 	if (r->outcome == GRPX_RUN_OK && r->job->root->status != GRPX_OK)
 		r->outcome = GRPX_RUN_FAILED;
+	if (r->outcome == GRPX_RUN_OK && r->journal_err) /* every line is written by now */
+		r->outcome = GRPX_RUN_FAILED;
+	/* the tasks an ad-hoc group made from its input as the run went get
+	 * keys for the report, and their group a key over all of them (a PATH
+	 * run's root holds other children now: its keys stay the job's) */
+	if (!r->o->npaths)
+		job_keys(r->job->root);
 	collect_errors(r);
 	outq_status(r, &r->out[GRPX_STDERR], NULL, 0);
 	if (r->o->finish)
@@ -718,6 +731,8 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	/* an inherited SIG_IGN would have the kernel reap our children */
 	sigaction(SIGCHLD, &dfl, &oldchld);
 	r->rand_state = (uint64_t)time(NULL) * 6364136223846793005u ^ (uint64_t)getpid();
+	/* before the run clock starts: it may ask squeue */
+	r->alloc_end_ms = slurm_alloc_end_ms(job->root);
 	if ((err = loop_open(r)) || (err = watch_add(r, &r->loop.sigw, r->loop.sigfd, EPOLLIN, on_signal)))
 		goto fail;
 	r->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -730,20 +745,27 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 		goto fail;
 	}
 	node_init(job->root, NULL);
-	if (heap_reserve(&r->loop.heap, 2 * (size_t)job->nnodes) < 0) {
+	if (heap_reserve(&r->loop.heap, 2 * (size_t)job->nnodes) < 0 || job_keys(job->root) < 0) {
 		err = ENOMEM;
 		goto fail;
 	}
+	if ((err = journal_start(r)))
+		goto fail;
+	resume_mark(job->root, NULL); /* what a PATH run leaves out resumes nothing */
 	if (o->npaths && select_paths(r) < 0) {
 		err = errno;
 		goto fail;
 	}
+	resume_mark(job->root, o->resume);
 	r->outcome = GRPX_RUN_OK;
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		r->fd_limit = rl.rlim_cur;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
+	/* inside a Slurm allocation, its CPUs, not the node's */
+	r->ncpu = slurm_alloc_cpus();
+	if (!r->ncpu)
+		r->ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
 	int64_t timeout = o->timeout_ms >= 0 ? o->timeout_ms : job->root->timeout_ms;
 	if (timeout >= 0)
 		r->out_deadline = deadline_after(run_now(r), timeout);
@@ -784,6 +806,7 @@ int grpx_run(struct grpx_job *job, const struct grpx_opts *o, struct grpx_run **
 	free(r->evbuf);
 	r->evf = NULL;
 	r->evbuf = NULL;
+	journal_close(r);
 	sigaction(SIGCHLD, &oldchld, NULL);
 	sigaction(SIGPIPE, &oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &r->loop.old_mask, NULL);
@@ -803,6 +826,7 @@ fail:
 		fclose(r->evf);
 	free(r->evbuf);
 	free(r->inherit);
+	journal_close(r);
 	sigaction(SIGCHLD, &oldchld, NULL);
 	sigaction(SIGPIPE, &oldpipe, NULL);
 	sigprocmask(SIG_SETMASK, &r->loop.old_mask, NULL);

@@ -411,6 +411,7 @@ struct grpx_run {
 	struct pidmap pids;
 	long tasks_running;           /* against o->jobs */
 	uint32_t ncpu;                /* the default limit of sized groups */
+	int64_t alloc_end_ms;         /* wall ms when the Slurm allocation ends; -1: never */
 	struct queue q[4];            /* by enum queue_id */
 	uint64_t freed, freed_seen;   /* descriptors or processes freed (task ends, closes) */
 	rlim_t fd_limit;              /* RLIMIT_NOFILE's soft limit, 0: unknown */
@@ -460,6 +461,11 @@ struct grpx_run {
 	size_t nrecs, caprecs;
 	bool exit_set;                /* grpx_run_set_exit_code() was called */
 	int exit_final;               /* ...with this: the report's exit_code */
+	/* --journal (journal.c) */
+	FILE *jf;                     /* a line is formatted here (open_memstream) */
+	char *jbuf;
+	size_t jlen;
+	int journal_err;              /* errno of the first failed write; then no more */
 };
 
 /* Emit a live event (and its --events line). */
@@ -480,12 +486,20 @@ void close_fd(int *fd);
 void run_interrupt(struct grpx_run *r, int sig);
 /* The grace of n: its own, or inherited, or --grace, or 2 s. */
 int64_t grace_of(const struct grpx_run *r, const struct grpx_node *n);
+/* journal.c: the run's --journal (o->journal_fd) */
+/* The "run" line; returns 0 or an errno value (no memory). */
+int journal_start(struct grpx_run *r);
+/* n's line, as it ends (every END event). */
+void journal_end(struct grpx_run *r, const struct grpx_node *n);
+void journal_close(struct grpx_run *r);
 /* report.c */
 /* Length of the valid UTF-8 sequence at s (at most n bytes): 1 to 4, or 0
  * (a stray byte, an overlong form, a surrogate, past U+10FFFF). */
 size_t utf8_len(const unsigned char *s, size_t n);
 /* A JSON string, always valid UTF-8 (what is not becomes U+FFFD). */
 void json_str(FILE *f, const char *s);
+/* When the run started, ISO-8601 UTC with milliseconds ("...T10:00:00.123Z"). */
+void started_at(const struct grpx_run *r, char *buf, size_t len);
 void event_write(FILE *f, const struct grpx_event *e);
 /* outfile.c: write a whole file at `path` with fill(f, arg): atomically
  * (temp file + rename) when it is a regular file or nothing, through our

@@ -396,21 +396,79 @@ static void set_backoff(struct ld *L, struct grpx_node *n,
 		erry(L, seen[1][1], "'max' is less than 'initial' in 'backoff'");
 }
 
+/* allocation: new, a job per task even inside an allocation (SPEC 9). */
+static void set_allocation(struct ld *L, struct grpx_node *n, const struct ynode *v,
+			   const struct keydef *k)
+{
+	(void)k;
+	if (text(v) && !strcmp(v->s, "new"))
+		n->runner = RUN_SLURM_JOB;
+	else
+		erry(L, v, "'allocation' must be 'new', not '%.64s'", text(v) ? v->s : "");
+}
+
 static const struct keydef slurm_keys[] = {
 	{ "args", W_SUB, 0, set_strv, OPT_OFF(slurm_args), 0 },
+	{ "allocation", W_SUB, 0, set_allocation, NO_FIELD },
 };
 
 static void set_slurm(struct ld *L, struct grpx_node *n, const struct ynode *v,
 		      const struct keydef *k)
 {
-	struct ynode *const *seen[1] = { 0 };
+	struct ynode *const *seen[2] = { 0 };
 
 	(void)k;
-	n->runner = 1;
+	n->runner = RUN_SLURM;
 	if (v->type == Y_MAP)
-		walk_map(L, n, v, slurm_keys, 1, W_SUB, "in 'slurm'", seen);
+		walk_map(L, n, v, slurm_keys, 2, W_SUB, "in 'slurm'", seen);
 	else if (!is_null(v))
 		erry(L, v, "'slurm' must be a mapping");
+}
+
+static void set_i32(struct ld *L, struct grpx_node *n, const struct ynode *v,
+		    const struct keydef *k)
+{
+	int32_t *f;
+	long long x;
+
+	if (get_int(L, v, k, INT32_MAX, &x) && (f = FIELD(n, k, int32_t)))
+		*f = (int32_t)x;
+}
+
+/* mem: srun's --mem as written, a positive number of megabytes or of K,
+ * M, G or T: `512`, `"4G"`.  Fifteen digits are more than any node has. */
+static void set_mem(struct ld *L, struct grpx_node *n, const struct ynode *v,
+		    const struct keydef *k)
+{
+	const char *s = text(v);
+	size_t d = s ? strspn(s, "0123456789") : 0;
+	char **f;
+
+	if (!s || d == 0 || d > 15 || s[0] == '0' ||
+	    (s[d] && (!strchr("KMGTkmgt", s[d]) || s[d + 1])))
+		erry(L, v, "'mem' must be a positive size in megabytes, or with K, M, G or T "
+		     "(512, 4G), not '%.64s'", s ? s : "");
+	else if ((f = FIELD(n, k, char *)))
+		*f = ld_subst(L, v, s, SUB_NONE);
+}
+
+static const struct keydef resource_keys[] = {
+	{ "cpus", W_SUB, 0, set_i32, OPT_OFF(res.cpus), 1 },
+	{ "mem", W_SUB, 0, set_mem, OPT_OFF(res.mem), 0 },
+	{ "gpus", W_SUB, 0, set_i32, OPT_OFF(res.gpus), 0 },
+};
+
+/* resources: what each Slurm task below asks for (SPEC 9). */
+static void set_resources(struct ld *L, struct grpx_node *n, const struct ynode *v,
+			  const struct keydef *k)
+{
+	struct ynode *const *seen[3] = { 0 };
+
+	(void)k;
+	if (v->type == Y_MAP)
+		walk_map(L, n, v, resource_keys, 3, W_SUB, "in 'resources'", seen);
+	else
+		erry(L, v, "'resources' must be a mapping of cpus, mem and gpus");
 }
 
 static const struct keydef runner_keys[] = {
@@ -424,9 +482,9 @@ static void set_runner(struct ld *L, struct grpx_node *n, const struct ynode *v,
 
 	(void)k;
 	if (text(v) && !strcmp(v->s, "local"))
-		n->runner = 0;
+		n->runner = RUN_LOCAL;
 	else if (text(v) && !strcmp(v->s, "slurm"))
-		n->runner = 1;
+		n->runner = RUN_SLURM;
 	else if (v->type == Y_MAP && v->n > 0)
 		walk_map(L, n, v, runner_keys, 1, W_SUB, "in 'runner'", seen);
 	else
@@ -459,6 +517,7 @@ const struct keydef node_keys[NKEYS] = {
 	[K_MATRIX] = { "matrix", W_GROUP, 0, NULL, NO_FIELD },
 	[K_TEMPLATE] = { "template", W_GROUP, 0, NULL, NO_FIELD },
 	[K_GROUPS] = { "groups", W_TOP, 0, NULL, NO_FIELD },
+	[K_RESOURCES] = { "resources", W_ANY, 0, set_resources, NO_FIELD },
 };
 
 void walk_map(struct ld *L, struct grpx_node *n, const struct ynode *y,

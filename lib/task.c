@@ -90,6 +90,16 @@ static void pg_term(pid_t pgid)
  * see EOF (an escaped writer); what they hold now is taken first. */
 static void task_kill(struct grpx_run *r, struct grpx_node *t)
 {
+	if (node_slurm(t) && !r->no_grace && !t->slurm_killing && t->pid > 0) {
+		/* srun passes a SIGTERM on to its step as SIGKILL and exits
+		 * once the step's task is dead (releasing a job of its own):
+		 * the task ends when nothing of it runs any more.  SIGKILL
+		 * comes only if srun cannot get there. */
+		t->slurm_killing = true;
+		pg_term(t->pgid);
+		timer_after(r, t, TM_DEADLINE, SLURM_KILL_WAIT_MS);
+		return;
+	}
 	if (node_slurm(t)) /* a SIGKILLed srun leaves its step and job behind */
 		slurm_stop(t, SIGKILL);
 	if (t->pgid > 0) {
@@ -224,12 +234,33 @@ static bool wait_resources(struct grpx_run *r, struct grpx_node *t, int err)
 	return true;
 }
 
+/*
+ * A Slurm task does not start in the last minute of the allocation grpx
+ * runs in: the allocation would end under it.  It ends skipped (canceled
+ * between two attempts), reason "allocation ends", for --resume to run in
+ * the next allocation; its group cannot succeed without it.
+ */
+static bool alloc_ends(struct grpx_run *r, struct grpx_node *t)
+{
+	if (!slurm_late(r->alloc_end_ms, t))
+		return false;
+	t->status = t->attempt ? GRPX_CANCELED : GRPX_SKIPPED;
+	t->why = WHY_ALLOC;
+	t->cause = NULL;
+	t->err_head = t->err_tail = t;
+	t->err_seq = ++r->err_stamp;
+	node_ended(r, t);
+	return true;
+}
+
 static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 {
 	int fds[3] = { -1, -1, -1 };
 	bool own_in = false;
 	int err;
 
+	if (alloc_ends(r, t))
+		return;
 	if (fds_tight(r) && wait_resources(r, t, EMFILE))
 		return;
 	r->tasks_running++;
@@ -241,7 +272,9 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 	t->exit_code = -1;
 	t->signal = t->errnum = 0;
 	t->errwhat = EW_SPAWN;
-	t->kill_sent = false;
+	t->kill_sent = t->slurm_scan_off = t->slurm_refused = t->slurm_killing = false;
+	free(t->errtext);
+	t->errtext = NULL;
 	t->stdout_bytes = t->stderr_bytes = 0;
 	if (t->start_ms < 0)
 		t->start_ms = rel_ms(r);
@@ -477,7 +510,7 @@ void task_reap(struct grpx_run *r)
 
 void task_kill_now(struct grpx_run *r, struct grpx_node *t)
 {
-	if (t->state == T_RUN || t->state == T_STOP) {
+	if (t->state == T_RUN || t->state == T_STOP || (t->state == T_KILL && !t->kill_sent)) {
 		task_kill(r, t);
 		timer_disarm(r, t, TM_DEADLINE);
 		t->state = T_KILL;
@@ -525,7 +558,8 @@ static void t_timeout(struct grpx_run *r, struct grpx_node *t)
 	task_stop(r, t);
 }
 
-/* STOP x deadline: the grace is over. */
+/* STOP x deadline: the grace is over.  KILL x deadline: srun did not
+ * end its step in time (Slurm tasks only). */
 static void t_kill(struct grpx_run *r, struct grpx_node *t)
 {
 	task_kill(r, t);
@@ -547,7 +581,7 @@ static void (*const task_table[T_DONE + 1][E_N])(struct grpx_run *, struct grpx_
 	[T_WAIT]   = { t_cancel_wait, NULL,         t_relaunch, NULL,     NULL },
 	[T_RUN]    = { t_cancel,      t_timeout,    NULL,       t_exited, NULL },
 	[T_STOP]   = { NULL,          t_kill,       NULL,       t_exited, NULL },
-	[T_KILL]   = { NULL,          NULL,         NULL,       t_exited, NULL },
+	[T_KILL]   = { NULL,          t_kill,       NULL,       t_exited, NULL },
 	[T_DRAIN]  = { NULL,          t_drain_kill, NULL,       NULL,     attempt_over },
 };
 

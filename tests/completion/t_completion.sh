@@ -49,7 +49,7 @@ g plan --paths "$T/bad.yaml"
 expect_rc "plan --paths of an invalid file" 2
 expect_eq "plan --paths of an invalid file prints no path" "" "$(cat "$T/out")"
 g --help
-expect_match "usage names plan --paths" 'grpx plan \[--paths\] JOBFILE' "$(cat "$T/out")"
+expect_match "usage names plan --paths and --resume" 'grpx plan \[--paths\] \[--resume FILE\] JOBFILE' "$(cat "$T/out")"
 
 # sorted NAME WANT GOT: compare as sorted, space-separated sets
 sorted()
@@ -88,7 +88,14 @@ sorted "bash: --progress values" "auto always never" "$(bcomp grpx race --progre
 sorted "bash: --on-error values" "cancel drain continue" "$(bcomp grpx sized --on-error '')"
 sorted "bash: run's options" "--jobs --junit --journal" "$(bcomp grpx run --j)"
 sorted "bash: a mode's options" "--stagger --shell" "$(bcomp grpx race --s)"
-sorted "bash: plan's options" "--paths --help" "$(bcomp grpx plan --)"
+sorted "bash: plan's options" "--paths --resume --help" "$(bcomp grpx plan --)"
+: >"$T/jobs/run.journal"
+sorted "bash: files after --journal" "$T/jobs/run.journal" "$(bcomp grpx run --journal "$T/jobs/ru")"
+sorted "bash: files after --resume" "$T/jobs/run.journal" "$(bcomp grpx run --resume "$T/jobs/ru")"
+sorted "bash: files after plan --resume" "$T/jobs/run.journal" "$(bcomp grpx plan --resume "$T/jobs/ru")"
+sorted "bash: job files after plan --resume FILE" "$T/jobs/p.yaml" "$(bcomp grpx plan --resume "$T/jobs/run.journal" "$T/jobs/p")"
+sorted "bash: node paths after run --resume FILE JOBFILE" "ship ship/inner ship/inner/1" \
+	"$(bcomp grpx run --journal "$T/jobs/run.journal" --resume "$T/jobs/run.journal" "$T/jobs/p.yaml" sh)"
 sorted "bash: job files and directories" "$T/jobs/p.yaml $T/jobs/b.yml $T/jobs/sub.yaml $T/jobs/dir" \
 	"$(bcomp grpx run "$T/jobs/")"
 sorted "bash: job files after check" "$T/jobs/p.yaml" "$(bcomp grpx check "$T/jobs/p")"
@@ -114,7 +121,10 @@ else
 	sorted "zsh: -o values" "prefix grouped raw quiet" "$(zcomp 'grpx run -o ')"
 	sorted "zsh: --on-error values" "cancel drain continue" "$(zcomp 'grpx sized --on-error=')"
 	sorted "zsh: --color values" "auto always never" "$(zcomp 'grpx take --color ')"
-	sorted "zsh: plan's options" "--paths --help" "$(zcomp 'grpx plan --')"
+	sorted "zsh: plan's options" "--paths --resume --help" "$(zcomp 'grpx plan --')"
+	sorted "zsh: files after --journal" "run.journal" "$(zcomp "grpx run --journal $T/jobs/ru")"
+	sorted "zsh: files after --resume" "run.journal" "$(zcomp "grpx run --resume $T/jobs/ru")"
+	sorted "zsh: files after plan --resume" "run.journal" "$(zcomp "grpx plan --resume $T/jobs/ru")"
 	sorted "zsh: job files and directories" "p.yaml b.yml sub.yaml dir" "$(zcomp "grpx run $T/jobs/")"
 	sorted "zsh: node paths after run FILE" "$P_PATHS" "$(zcomp "grpx run $T/jobs/p.yaml ")"
 	sorted "zsh: node paths after options" "ship ship/inner ship/inner/1" "$(zcomp "grpx run -q $T/jobs/p.yaml sh")"
@@ -134,7 +144,10 @@ else
 	sorted "fish: -o values" "prefix grouped raw quiet" "$(fcomp 'grpx run -o ')"
 	sorted "fish: --on-error values" "cancel drain continue" "$(fcomp 'grpx sized --on-error ')"
 	sorted "fish: --progress values" "auto always never" "$(fcomp 'grpx run --progress ')"
-	sorted "fish: plan's options" "--paths --help" "$(fcomp 'grpx plan --')"
+	sorted "fish: plan's options" "--paths --resume --help" "$(fcomp 'grpx plan --')"
+	sorted "fish: files after --journal" "$T/jobs/run.journal" "$(fcomp "grpx run --journal $T/jobs/ru")"
+	sorted "fish: files after --resume" "$T/jobs/run.journal" "$(fcomp "grpx run --resume $T/jobs/ru")"
+	sorted "fish: files after plan --resume" "$T/jobs/run.journal" "$(fcomp "grpx plan --resume $T/jobs/ru")"
 	sorted "fish: job files and directories" "$T/jobs/p.yaml $T/jobs/b.yml $T/jobs/sub.yaml/ $T/jobs/dir/" \
 		"$(fcomp "grpx run $T/jobs/")"
 	sorted "fish: node paths after run FILE" "$P_PATHS" "$(fcomp "grpx run $T/jobs/p.yaml ")"

@@ -6,6 +6,11 @@
 # process whose pid a test wrote into a $T/*.pid file), counts checks and
 # prints a closing line "N passed, M failed" that CI reads.  A test file
 # keeps going after a failed check and exits 1 at the end if any failed.
+#
+# Timing: a check never races a sleep.  Orderings come from gates ($T/after,
+# $T/until, flock, marker files); "not before" bounds are tight; "soon
+# enough" bounds (expect_time_lt) are generous and multiplied by
+# GRPX_TIME_SCALE (default 1; the valgrind and sanitizer runs raise it).
 
 set -u
 
@@ -44,6 +49,12 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/grpx-e2e.XXXXXX")
 PASS=0
 FAIL=0
 BG_PIDS=""
+CLEANUP_DIRS="" # more directories to remove on exit (outside $T)
+TIME_SCALE=${GRPX_TIME_SCALE:-1}
+case $TIME_SCALE in '' | *[!0-9.]* | *.*.* | .)
+	echo "GRPX_TIME_SCALE must be a positive number, not '$TIME_SCALE'" >&2
+	exit 2 ;;
+esac
 
 # Kill every pid recorded under $T (belt and braces: a grpx bug must not leave
 # sleeps behind on the CI machine), then remove $T.
@@ -59,8 +70,35 @@ _cleanup()
 		done
 	done
 	rm -rf "$T"
+	for f in $CLEANUP_DIRS; do rm -rf "$f"; done
 }
 trap _cleanup EXIT
+
+# Gates for task bodies (run by /bin/sh).  Each gives up after 6000 tries (a
+# minute or two) so that a broken grpx fails the check that follows instead
+# of hanging the test.
+#
+# sh $T/until CMD [ARG...]: run CMD every 10 ms until it succeeds.
+cat >"$T/until" <<'EOF'
+i=0
+until "$@"; do
+	i=$((i + 1))
+	[ $i -lt 6000 ] || exit 1
+	sleep 0.01
+done
+EOF
+# sh $T/after PATH...: wait until grpx has ended each PATH, as its --events
+# file says (the run must be given --events "$T/ev"), then 0.3 s more.  The
+# end line is written as grpx reaps the task, but ends that arrive in the
+# same wake-up of its loop reach their group in input order: the extra time
+# puts the caller's own end into a later wake-up, so that "B ended after A"
+# is what the group sees.
+cat >"$T/after" <<EOF
+for p; do
+	sh "$T/until" sh -c 'grep -F "\"path\": \"\$1\"," "$T/ev" | grep -qF "\"event\": \"end\""' _ "\$p"
+done
+sleep 0.3
+EOF
 
 ok()
 {
@@ -116,6 +154,13 @@ expect_lt()
 	else
 		fail "$1: expected $2 < $3"
 	fi
+}
+
+# expect_time_lt NAME A B: A < B x GRPX_TIME_SCALE.  For "soon enough"
+# bounds on a time (seconds or ms) only; never for sizes.
+expect_time_lt()
+{
+	expect_lt "$1" "$2" "$(awk -v b="$3" -v s="$TIME_SCALE" 'BEGIN { print b * s }')"
 }
 
 # expect_ge NAME A B: A >= B, as decimal numbers.
@@ -292,6 +337,31 @@ wait_pid()
 		i=$((i + 1))
 	done
 	! kill -0 "$1" 2>/dev/null
+}
+
+# wait_sigblk PID [SECONDS]: wait until PID runs a program other than bash
+# (it has exec'd) and blocks SIGINT, as grpx does first thing in main for
+# run and the ad-hoc modes; 0 if so.  A SIGINT before that moment kills a
+# process that has not even started, with no report, as it would any
+# program; tests that want the report wait for this.
+wait_sigblk()
+{
+	local i=0 n=$(( ${2:-10} * 1000 )) k v comm blk
+	while [ $i -lt $n ]; do
+		comm="" blk=""
+		if read -r comm 2>/dev/null <"/proc/$1/comm"; then
+			while read -r k v; do
+				[ "$k" = SigBlk: ] && { blk=$v; break; }
+			done <"/proc/$1/status"
+		fi
+		[ -n "$comm" ] || return 1 # gone
+		if [ "$comm" != bash ] && [ -n "$blk" ] && [ $(( 0x$blk & 2 )) != 0 ]; then
+			return 0
+		fi
+		sleep 0.001
+		i=$((i + 1))
+	done
+	return 1
 }
 
 # finish: the closing line; exit status 1 if anything failed.

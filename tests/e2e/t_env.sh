@@ -118,9 +118,15 @@ fds() { tr '\n' ' ' <"$T/out"; }
 g_clean errgroup 'ls /proc/$$/fd'
 expect_rc "fd listing" 0
 expect_eq "only 0 1 2 are open in the task" "0 1 2 " "$(fds)"
-g_clean sized -o grouped --limit 3 'sleep 0.2; ls /proc/$$/fd' 'sleep 0.2; ls /proc/$$/fd' 'sleep 0.2; ls /proc/$$/fd'
+# together DIR N: a task body that lists its fds once N tasks have got this
+# far (a barrier): the siblings' pipes and spools exist while it looks
+together()
+{
+	echo "mkdir -p $1; touch $1/\$\$; sh $T/until sh -c '[ \$(ls $1 | wc -l) -ge $2 ]'; ls /proc/\$\$/fd"
+}
+g_clean sized -o grouped --limit 3 "$(together "$T/b1" 3)" "$(together "$T/b1" 3)" "$(together "$T/b1" 3)"
 expect_eq "no leak while siblings run (pipes, spools)" "0 1 2 0 1 2 0 1 2 " "$(fds)"
-g_clean sized -o prefix --limit 3 'sleep 0.2; ls /proc/$$/fd' 'sleep 0.2; ls /proc/$$/fd'
+g_clean sized -o prefix --limit 3 "$(together "$T/b2" 2)" "$(together "$T/b2" 2)"
 expect_eq "no leak under -o prefix" "[sized/1] 0 [sized/1] 1 [sized/1] 2 [sized/2] 0 [sized/2] 1 [sized/2] 2 " \
 	"$(sort "$T/out" | tr '\n' ' ')"
 g_clean waterfall 'echo x' 'ls /proc/$$/fd'

@@ -84,6 +84,27 @@ done
 # --- no fd leak across many tasks ---
 # A sized group of N `true` tasks, then one task that counts grpx's fds
 # (its parent's).  The count must not depend on N.
+#
+# count.sh [TASKS]: exec'd by a task, so that grpx is its parent and its fds
+# 1 and 2 are the task's.  It first waits until the --events file $T/ev shows
+# TASKS tasks ended, then 0.3 s more (grpx closes what those tasks held in
+# the same wake-up in which it ends them).  It leaves out the fds that are
+# the same files as its own stdout and stderr: grpx closes its copies of
+# their write ends right after starting the task, racing with this count.
+# A leaked fd is another file, and stays.
+cat >"$T/count.sh" <<EOF
+if [ "\${1:-0}" -gt 0 ]; then
+	sh "$T/until" sh -c '[ \$(grep -c "\"event\": \"end\".*\"kind\": \"task\"" "$T/ev") -ge \$1 ]' _ "\$1"
+	sleep 0.3
+fi
+own=" \$(stat -L -c %d:%i /proc/\$\$/fd/1 /proc/\$\$/fd/2 | tr '\n' ' ')"
+n=0
+for f in /proc/\$PPID/fd/*; do
+	id=\$(stat -L -c %d:%i "\$f" 2>/dev/null) || continue
+	case \$own in *" \$id "*) ;; *) n=\$((n + 1)) ;; esac
+done
+echo \$n
+EOF
 N=${GRPX_FD_TASKS:-3000}
 leakjob() # N FILE
 {
@@ -95,17 +116,15 @@ leakjob() # N FILE
 		echo "    tasks:"
 		for ((i = 0; i < $1; i++)); do echo "      - run: 'true'"; done
 		echo "  - name: count"
-		# the pause lets grpx close its ends of this task's own pipes, which
-		# it does right after posix_spawn returns, racing with the shell
-		echo "    run: 'sleep 0.2; ls /proc/\$PPID/fd | wc -l'"
+		echo "    run: 'exec sh $T/count.sh'"
 	} >"$2"
 }
 leakjob 10 "$T/small.yaml"
 leakjob "$N" "$T/big.yaml"
-g_clean run -o grouped --report "$T/small.json" "$T/small.yaml"
+g_clean run -o grouped --events "$T/ev" --report "$T/small.json" "$T/small.yaml"
 expect_rc "10 tasks" 0
 small=$(tr -d ' ' <"$T/out")
-g_clean run -o grouped --report "$T/big.json" "$T/big.yaml"
+g_clean run -o grouped --events "$T/ev" --report "$T/big.json" "$T/big.yaml"
 expect_rc "$N tasks" 0
 big=$(tr -d ' ' <"$T/out")
 note "$N tasks at limit 16 took ${ELAPSED}s; grpx fds after 10 tasks: $small, after $N: $big"
@@ -114,15 +133,15 @@ expect_eq "every one of the $N tasks is ok" "$N" \
 	"$(jq '[.root.children[0].children[] | select(.status == "ok")] | length' "$T/big.json")"
 
 # the same under -o prefix (pipes instead of spool files)
-g_clean run -o prefix "$T/small.yaml"
+g_clean run -o prefix --events "$T/ev" "$T/small.yaml"
 small=$(sed 's/^\[[^]]*\] //' "$T/out" | tr -d ' ')
-g_clean run -o prefix "$T/big.yaml"
+g_clean run -o prefix --events "$T/ev" "$T/big.yaml"
 big=$(sed 's/^\[[^]]*\] //' "$T/out" | tr -d ' ')
 expect_eq "no fd leak under -o prefix either ($small vs $big)" "$small" "$big"
 
 # Failures must not leak either: ok, failed, spawn errors (missing program,
 # missing cwd) and timeouts, in one sized group.  The last child waits until
-# it is grpx's only child, then counts grpx's fds.
+# grpx has ended all the others, then counts grpx's fds.
 mixjob() # N FILE
 {
 	{
@@ -141,16 +160,16 @@ mixjob() # N FILE
 			esac
 		done
 		echo "      - name: count"
-		echo "        run: 'while [ \$(pgrep -P \$PPID | wc -l) -gt 1 ]; do sleep 0.05; done; sleep 0.2; ls /proc/\$PPID/fd | wc -l'"
+		echo "        run: 'exec sh $T/count.sh $1'"
 	} >"$2"
 }
 M=$((N / 5 < 500 ? N / 5 : 500))
 mixjob 10 "$T/mix-small.yaml"
 mixjob "$M" "$T/mix-big.yaml"
-g_clean run -o grouped --report "$T/mix.json" "$T/mix-small.yaml"
+g_clean run -o grouped --events "$T/ev" --report "$T/mix.json" "$T/mix-small.yaml"
 expect_rc "10 mixed tasks" 1
 small=$(tr -d ' ' <"$T/out")
-g_clean run -o grouped --report "$T/mix.json" "$T/mix-big.yaml"
+g_clean run -o grouped --events "$T/ev" --report "$T/mix.json" "$T/mix-big.yaml"
 expect_rc "$M mixed tasks" 1
 big=$(tr -d ' ' <"$T/out")
 expect_eq "no fd leak across failures, spawn errors and timeouts ($small vs $big)" "$small" "$big"

@@ -60,7 +60,7 @@ for mode in grouped raw; do
 	expect_rc "binary ($mode)" 0
 	expect_file "binary output is byte-exact ($mode)" "$T/bin" "$T/out"
 done
-g race "cat $T/bin" "sleep 5"
+g race "cat $T/bin" "sleep 30"
 expect_file "binary race winner is byte-exact" "$T/bin" "$T/out"
 g waterfall "cat $T/bin" "cat" "cat"
 expect_file "binary through a waterfall is byte-exact" "$T/bin" "$T/out"

@@ -45,7 +45,7 @@ t0=$(now)
 kill -TERM "$GP"
 wait_rc "$GP"
 expect_eq "SIGTERM: grpx dies by SIGTERM (shell sees 143)" 143 "$RC"
-expect_lt "SIGTERM handled promptly" "$(since "$t0")" 4
+expect_time_lt "SIGTERM handled promptly" "$(since "$t0")" 10
 expect_eq "report written" interrupted "$(json "$T/r.json" .status)"
 expect_eq "report exit_code" 143 "$(json "$T/r.json" .exit_code)"
 expect_node "SIGTERM" "$T/r.json" g/a status canceled
@@ -97,7 +97,7 @@ if kill -0 "$GP" 2>/dev/null; then ok "after one SIGINT grpx waits the grace"; e
 t0=$(now)
 kill -INT "$GP"
 wait_rc "$GP"
-expect_lt "second SIGINT kills at once" "$(since "$t0")" 3
+expect_time_lt "second SIGINT kills at once, not after the 20s grace" "$(since "$t0")" 10
 expect_eq "still dies by SIGINT" 130 "$RC"
 expect_eq "report still written" interrupted "$(json "$T/r3.json" .status)"
 expect_node "deaf" "$T/r3.json" g/deaf status canceled

@@ -41,8 +41,7 @@ in_tty()
 	if ! wait_for_done "$T/$name.done" "${3:-20}"; then
 		fail "$name: did not finish in the terminal"
 	fi
-	sleep 0.2
-	capture "$name"
+	capture_settled "$name"
 }
 wait_for_done()
 {
@@ -57,6 +56,18 @@ capture()
 {
 	tm capture-pane -t e2e -p -e -S - >"$T/$1.screen"
 	sed "s/$ESC\[[0-9;:]*[A-Za-z]//g" "$T/$1.screen" >"$T/$1.text"
+}
+# capture_settled NAME: capture once the shell's prompt is back on the last
+# line (tmux draws what the script wrote in its own time), at most 10 s.
+capture_settled()
+{
+	local i=0
+	capture "$1"
+	while [ "$(grep -v '^ *$' "$T/$1.text" | tail -1)" != '$' ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		capture "$1"
+		i=$((i + 1))
+	done
 }
 
 # --- a run with live output, a failure and a progress line ---
@@ -88,17 +99,23 @@ check "tty: the summary's status is coloured" grep -q "g/bad *$ESC\[31mfailed" "
 expect_eq "tty: the error line" "grpx: 1 error: g/bad: exit status 2" "$(grep '^grpx: 1 error' "$T/run.text")"
 
 # --- the progress line is there while tasks run ---
+# Two tasks run until the test has seen the progress line (or 30 s passed).
 rm -f "$T/live.done"
+hold="sh $T/until test -e $T/live.go"
 {
-	echo "'$GRPX' sized --limit 3 'sleep 2' 'sleep 2' 'exit 0'"
+	echo "'$GRPX' sized --limit 3 '$hold' '$hold' 'exit 0'"
 	echo "echo \$? >$T/live.rc"
 } >"$T/live.sh"
 tm send-keys -t e2e "clear; tmux -S $SOCK clear-history; bash $T/live.sh; touch $T/live.done" Enter
-sleep 1
+end=$((SECONDS + 30))
 capture live-mid
-wait_for_done "$T/live.done" 10
-sleep 0.2
-capture live-end
+while ! grep -q '2 running, 1/3 done' "$T/live-mid.text" && [ $SECONDS -lt $end ]; do
+	sleep 0.1
+	capture live-mid
+done
+touch "$T/live.go"
+wait_for_done "$T/live.done" 30
+capture_settled live-end
 expect_match "tty: a progress line while tasks run" 'grpx: 2 running, 1/3 done, 0 failed +[0-9.]+s +ETA' \
 	"$(grep 'running,' "$T/live-mid.text")"
 expect_eq "tty: the progress line is gone after the run" 0 "$(grep -c 'running,' "$T/live-end.text")"
@@ -198,8 +215,7 @@ wait_for "$T/int.pid" 10
 sleep 0.3
 tm send-keys -t e2e C-c
 wait_for_done "$T/int.done" 10 || fail "Ctrl-C: grpx did not end"
-sleep 0.2
-capture int
+capture_settled int
 expect_eq "Ctrl-C: grpx dies by SIGINT (130)" 130 "$(cat "$T/int.rc" 2>/dev/null)"
 expect_eq "Ctrl-C: the interrupted line" 1 "$(grep -cx 'grpx: interrupted by SIGINT' "$T/int.text")"
 expect_eq "Ctrl-C: no progress line left" 0 "$(grep -c 'running,' "$T/int.text")"

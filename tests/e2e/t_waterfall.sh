@@ -31,7 +31,7 @@ groups:
         mode: waterfall
         tasks:
           - run: echo slow-1
-          - run: "sleep 0.5; cat; echo slow-2"
+          - run: "sleep 30; cat; echo slow-2"
       - name: fast
         mode: waterfall
         tasks:

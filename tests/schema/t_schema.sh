@@ -143,6 +143,14 @@ cross duration timeout \
 	'"1h.m"' '"s"' '"1.s"' '".s"'
 # Plain: YAML numbers and strings as an editor reads them.
 cross duration-plain timeout 0 5 1.5 .5 250ms 1h30m -1 5d null true '[1s]' '{s: 1}'
+# resources (SPEC 9): mem as the loader reads it, cpus and gpus bounds.
+cross resources resources \
+	'{mem: 512}' '{mem: "512"}' '{mem: 4G}' '{mem: 4g}' '{mem: "1t"}' '{mem: 500M}' \
+	'{mem: 999999999999999}' '{mem: 1000000000000000}' '{mem: 0}' '{mem: "0"}' \
+	'{mem: 0M}' '{mem: 4GB}' '{mem: 4X}' '{mem: -1}' '{mem: 1.5G}' '{mem: ""}' \
+	'{mem: null}' '{mem: [1]}' '{mem: " 4G"}' '{cpus: 1}' '{cpus: 0}' '{cpus: "2"}' \
+	'{cpus: 2147483647}' '{cpus: 2147483648}' '{gpus: 0}' '{gpus: -1}' '{gpu: 1}' '{}' \
+	'{cpus: 2, mem: 1G, gpus: 1}' null '[cpus]'
 cross at at \
 	'"00:00"' '"9:30"' '"09:30"' '"23:59"' '"23:59:59"' '"0:00:00"' \
 	'"2026-11-27T10:00:00Z"' '"2026-11-27t10:00z"' '"2026-11-27 10:00+08:00"' \

@@ -29,7 +29,7 @@ wait_for() {
 node_idle() { [ "$(sinfo -h -N -o %T 2>/dev/null)" = idle ]; }
 
 up() {
-	local dir=$1 node port cpus proctrack
+	local dir=$1 node port cpus overrides proctrack
 	[ "$(id -u)" = 0 ] || die "must run as root"
 	for c in munged slurmctld slurmd srun sinfo; do
 		command -v "$c" >/dev/null || die "'$c' not found: apt-get install munge slurmctld slurmd slurm-client"
@@ -37,7 +37,14 @@ up() {
 	node=$(hostname -s)
 	getent hosts "$node" >/dev/null || echo "127.0.0.1 $node" >>/etc/hosts
 	port=${GRPX_SLURM_PORT:-16817}
+	# Two CPUs at least, so that two steps of a `salloc -n2` run at
+	# once; slurmd is told to believe the file on a one-CPU machine.
 	cpus=$(nproc)
+	overrides=
+	if [ "$cpus" -lt 2 ]; then
+		cpus=2
+		overrides=SlurmdParameters=config_overrides
+	fi
 	# proctrack/cgroup finds every process of a step; it needs a writable
 	# v1 freezer here.  linuxproc (parent links) is the fallback.
 	# GRPX_SLURM_PROCTRACK overrides.
@@ -90,6 +97,7 @@ ReturnToService=2
 KillWait=2
 InactiveLimit=0
 MinJobAge=10
+$overrides
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:16
 EOF

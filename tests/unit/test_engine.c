@@ -47,6 +47,32 @@ static struct grpx_run *run_yaml(const char *yaml, struct grpx_job **job, struct
 	return run;
 }
 
+/* A scratch directory for the tasks' pid files; removed by rm_tmpdir. */
+static void make_tmpdir(char dir[static 32])
+{
+	strcpy(dir, "/tmp/grpx-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void rm_tmpdir(const char *dir)
+{
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * Orderings come from gates, not sleeps.  A task writes its pid with
+ * PIDFILE_CMD; another waits with AFTER_CMD until that pid is gone, that
+ * is, until the engine has reaped it (a zombie still answers kill -0).
+ * Both take the file's path twice.  The wait gives up after about a minute:
+ * a broken engine then fails the assertion instead of hanging.
+ */
+#define PIDFILE_CMD "echo $$ > %s"
+#define AFTER_CMD                                                                 \
+	"i=0; until [ -s %s ] && ! kill -0 $(cat %s) 2>/dev/null; do "              \
+	"i=$((i+1)); [ $i -lt 6000 ] || break; sleep 0.01; done"
+
 static enum grpx_status status_of(struct grpx_job *job, const char *path)
 {
 	struct grpx_node *n = grpx_job_find(job, path);
@@ -82,10 +108,18 @@ static void race_all_fail_keeps_last_error(void **state)
 	(void)state;
 	struct grpx_job *job;
 	struct capture cap;
-	struct grpx_run *run = run_yaml(
-		"groups:\n"
-		"  - {name: r, mode: race, tasks: [{run: exit 3}, {run: sleep .2; exit 4}]}\n",
-		&job, &cap, -1);
+	char dir[32], pid[64], yaml[1024];
+	make_tmpdir(dir);
+	snprintf(pid, sizeof pid, "%s/1.pid", dir);
+	/* r/2 fails once r/1 has been reaped: its error is the last to arrive
+	 * (and if both came in one wake-up, input order would still put r/2 last) */
+	snprintf(yaml, sizeof yaml,
+		 "groups:\n"
+		 "  - name: r\n    mode: race\n    tasks:\n"
+		 "      - run: " PIDFILE_CMD "; exit 3\n"
+		 "      - run: " AFTER_CMD "; exit 4\n",
+		 pid, pid, pid);
+	struct grpx_run *run = run_yaml(yaml, &job, &cap, -1);
 	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_FAILED);
 	assert_int_equal(grpx_run_nerrors(run), 1);
 	const char *msg, *path = grpx_run_error(run, 0, &msg);
@@ -94,6 +128,7 @@ static void race_all_fail_keeps_last_error(void **state)
 	assert_int_equal(grpx_run_cause_code(run), 4);
 	grpx_run_free(run);
 	grpx_job_free(job);
+	rm_tmpdir(dir);
 }
 
 static void take_in_completion_order(void **state)
@@ -101,19 +136,27 @@ static void take_in_completion_order(void **state)
 	(void)state;
 	struct grpx_job *job;
 	struct capture cap;
-	struct grpx_run *run = run_yaml(
-		"groups:\n"
-		"  - name: t\n    mode: take\n    count: 2\n    tasks:\n"
-		"      - run: sleep .6; echo 1\n"
-		"      - run: sleep .3; echo 2\n"
-		"      - run: echo 3\n",
-		&job, &cap, -1);
+	char dir[32], pid[64], yaml[1024];
+	make_tmpdir(dir);
+	snprintf(pid, sizeof pid, "%s/3.pid", dir);
+	/* t/2 ends after t/3 has been reaped, and 0.3 s later still: ends
+	 * reaped in one wake-up reach the group in input order, which would
+	 * put t/2 first.  t/1 is still running when the take has its two. */
+	snprintf(yaml, sizeof yaml,
+		 "groups:\n"
+		 "  - name: t\n    mode: take\n    count: 2\n    tasks:\n"
+		 "      - run: sleep 30; echo 1\n"
+		 "      - run: " AFTER_CMD "; sleep 0.3; echo 2\n"
+		 "      - run: " PIDFILE_CMD "; echo 3\n",
+		 pid, pid, pid);
+	struct grpx_run *run = run_yaml(yaml, &job, &cap, -1);
 	assert_int_equal(grpx_run_outcome(run), GRPX_RUN_OK);
 	assert_int_equal(cap.len, 4);
 	assert_memory_equal(cap.out, "3\n2\n", 4);
 	assert_int_equal(status_of(job, "t/1"), GRPX_CANCELED);
 	grpx_run_free(run);
 	grpx_job_free(job);
+	rm_tmpdir(dir);
 }
 
 static void all_in_input_order(void **state)
