@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import select
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ os.makedirs(RESULTS, exist_ok=True)
 os.makedirs(WORK, exist_ok=True)
 raw = {"interference": []}
 metrics = {}  # key of TARGETS -> measured value
+NOTES = {}  # key of TARGETS -> what a peer of the same run says about it
 SUMMARY = []  # (benchmark, method and peers, result in ratios), for summary.md
 
 # The targets, in this one place: (metric, comparison, threshold, unit,
@@ -58,23 +60,26 @@ TARGETS = [
     ("tp_xargs_16", "<=", 1.15, "×", "throughput J=16: grpx run ÷ xargs -P", "issue 7"),
     ("tp_parallel_2", ">=", 10, "×", "throughput J=2: GNU parallel ÷ grpx run (the floor's own ratio is in throughput.md)", "issue 7"),
     ("tp_parallel_16", ">=", 10, "×", "throughput J=16: GNU parallel ÷ grpx run", "issue 7"),
-    ("scale_floor", "<=", 1.15, "×", "scale: wall of queued `true` tasks ÷ the floor", "issue 7"),
-    ("scale_rss_mb", "<", 64, " MB", "scale: peak RSS with N_SCALE_RSS tasks loaded and queued", "issue 7"),
-    ("timers_p50_us", "<=", 100, " µs", "timers: p50 start lateness, N_TIMERS schedule children in 2 s (start event)", "issue 7"),
-    ("timers_p99_x_heap", "<=", 1.5, "×", "timers: p99 start lateness ÷ the heap floor's p99", "issue 7"),
-    ("timers_p99_ms", "<=", 2, " ms", "timers: p99 start lateness", "issue 3"),
+    ("scale_floor", "<=", 1.15, "×", f"scale: wall of {N_SCALE} queued `true` tasks ÷ the floor", "issue 7"),
+    ("scale_rss_mb", "<", 64, " MB", f"scale: peak RSS with {N_SCALE_RSS} tasks loaded and queued", "issue 7"),
+    ("timers_p50_us", "<=", 100, " µs", f"timers: p50 start lateness, {N_TIMERS} schedule children in 2 s (start event)", "issue 7"),
+    ("timers_p99_x_heap", "<=", 1.5, "×", f"timers: p99 start lateness ÷ the heap floor's p99, {N_TIMERS} children", "issue 7"),
+    ("timers_p99_ms", "<=", 2, " ms", f"timers: p99 start lateness, {N_TIMERS} children", "issue 3"),
     ("wf_gbs", ">=", 1, " GB/s", "waterfall: bytes ÷ wall, head → cat → wc -c", "issue 7"),
     ("wf_rss_mb", "<", 16, " MB", "waterfall: peak RSS", "issue 7"),
     ("cancel_ms", "<=", GRACE_MS + 50, " ms", "cancel 100 siblings that obey SIGTERM (grace + 50 ms)", "issue 7"),
     ("cancel_stubborn_ms", "<=", GRACE_MS + 50, " ms", "cancel 100 siblings whose grandchildren ignore SIGTERM (grace + 50 ms)", "issue 7"),
-    ("prefix_sed_pipe", "<=", 2, "×", "prefix: grpx -o prefix ÷ sed, into `cat >/dev/null`", "issue 11"),
-    ("prefix_sed_wc", "<=", 2, "×", "prefix: grpx -o prefix ÷ sed, into `wc -c`", "issue 11"),
-    ("stall_sleep_prefix", "<", 100, " ms", "stall: 1 s timeout lateness (worst round), FIFO reader asleep, prefix", "issue 11"),
-    ("stall_sleep_grouped", "<", 100, " ms", "stall: 1 s timeout lateness (worst round), FIFO reader asleep, grouped", "issue 11"),
-    ("stall_slow_grouped", "<", 100, " ms", "stall: 1 s timeout lateness (worst round), 5 MB/s reader, 300 MB grouped sibling", "issue 11"),
-    ("stall_slow_prefix", "<", 100, " ms", "stall: 1 s timeout lateness (worst round), 5 MB/s reader, `yes` prefix sibling", "issue 11"),
-    ("fanout_xargs", "<=", 1.10, "×", "fan-out: seq N | grpx sized -j2 'echo {}' ÷ xargs -P2 -I{} sh -c", "issue 12"),
-    ("matrix_check_s", "<", 0.5, " s", "matrix: grpx check of a 10 000-combination matrix (wall)", "issue 12"),
+    ("prefix_sed_pipe", "<=", 2, "×", f"prefix: {N_PREFIX} lines, grpx -o prefix ÷ sed, into `cat >/dev/null`", "issue 11"),
+    ("prefix_sed_wc", "<=", 2, "×", f"prefix: {N_PREFIX} lines, grpx -o prefix ÷ sed, into `wc -c`", "issue 11"),
+    ("stall_sleep_prefix", "<", 100, " ms", "stall: 1 s timeout lateness from the task's start (worst round), FIFO reader asleep, prefix", "issue 11"),
+    ("stall_sleep_grouped", "<", 100, " ms", "stall: 1 s timeout lateness from the task's start (worst round), FIFO reader asleep, grouped", "issue 11"),
+    ("stall_slow_grouped", "<", 100, " ms", "stall: 1 s timeout lateness from the task's start (worst round), 5 MB/s reader, 300 MB grouped sibling", "issue 11"),
+    ("stall_slow_prefix", "<", 100, " ms", "stall: 1 s timeout lateness from the task's start (worst round), 5 MB/s reader, `yes` prefix sibling", "issue 11"),
+    ("fanout_xargs", "<=", 1.10, "×", f"fan-out: seq {N_FANOUT} | grpx sized -j2 'echo {{}}' ÷ xargs -P2 -I{{}} sh -c", "issue 12"),
+    ("first_ms", "<", 100, " ms", "fan-out: first task after an input while stdin stays open, runner already waiting (worst round)", "issue 12 (threshold chosen here)"),
+    ("first_xargs", "<=", 2, "×", "fan-out: first-task latency ÷ xargs -P2's (input written at once)", "issue 12 (threshold chosen here)"),
+    ("matrix_plan_s", "<", 0.5, " s", f"matrix: grpx plan of a {MATRIX_SIDE}×{MATRIX_SIDE} matrix (wall, median)", "issue 12"),
+    ("matrix_check_s", "<", 0.5, " s", f"matrix: grpx check of a {MATRIX_SIDE}×{MATRIX_SIDE} matrix (wall, median)", "issue 12"),
 ]
 
 
@@ -209,6 +214,10 @@ def bench_throughput():
         metrics[f"tp_floor_{j}"] = g / fl
         metrics[f"tp_xargs_{j}"] = g / xa
         metrics[f"tp_parallel_{j}"] = med(res["GNU parallel"]) / g
+        NOTES[f"tp_floor_{j}"] = f"floor {fl * 1e3:.3f} ms/command, grpx {g * 1e3:.3f}"
+        NOTES[f"tp_xargs_{j}"] = f"xargs -P {xa * 1e3:.3f} ms/command"
+        NOTES[f"tp_parallel_{j}"] = (f"the floor itself is {med(res['GNU parallel']) / fl:.1f}× faster "
+                                     "than GNU parallel here")
         for name, v in res.items():
             rows.append((j, name, med(v) * 1e3, fmt_range(v, 1e3, 3), med(v) / fl, med(v) / xa,
                          med(res["GNU parallel"]) / med(v)))
@@ -370,6 +379,12 @@ def bench_timers():
     metrics["timers_p99_x_heap"] = med([x[1] for x in ev]) / med([x[1] for x in heap])
     metrics["timers_p99_ms"] = med([x[1] for x in ev]) / 1e3
     spawn = res["timer floor + posix_spawn(true) per deadline"]
+    NOTES["timers_p50_us"] = (f"the timer floor that spawns `true` per deadline: p50 "
+                              f"{med([x[0] for x in spawn]):.0f} µs")
+    NOTES["timers_p99_ms"] = (f"the timer floor that spawns `true` per deadline: p99 "
+                              f"{med([x[1] for x in spawn]) / 1e3:.1f} ms")
+    NOTES["timers_p99_x_heap"] = (f"grpx ÷ the spawning floor's p99: "
+                                  f"{med([x[1] for x in ev]) / med([x[1] for x in spawn]):.2f}×")
     evs = res[f"grpx schedule, {sparse} children (start event, µs clock)"]
     spawns = res[f"timer floor + spawn, {sparse} deadlines"]
     m = lambda v, i: med([x[i] for x in v])
@@ -444,6 +459,8 @@ def bench_waterfall():
     fl = [d for d, _ in res["floor: stages in turn via O_TMPFILE handoffs"]]
     metrics["wf_gbs"] = nbytes / med(s) / 1e9
     metrics["wf_rss_mb"] = med([k for _, k in res["grpx waterfall"]]) / 1024
+    NOTES["wf_gbs"] = (f"the handoff floor: {nbytes / med(fl) / 1e9:.2f} GB/s; "
+                       f"{med(gaps):.2f} ms per handoff is grpx's own")
     SUMMARY.append(("waterfall", f"{WF_BYTES} through `head -c` → `cat` → `wc -c`, against a floor "
                     "doing the same handoffs through O_TMPFILE files",
                     f"{metrics['wf_gbs'] / (nbytes / med(fl) / 1e9):.2f}× the floor's rate; "
@@ -666,21 +683,26 @@ def bench_stall():
          f"grpx's stdout is a FIFO whose reader sleeps {STALL_S} s before it drains, or one "
          f"that reads 64 KiB every 13 ms (~5 MB/s) for {SLOW_READ_S} s and then goes away "
          "(grpx dies by SIGPIPE, as in a pipeline). Lateness = `t_ms` of the timed-out "
-         "task's `exit` event (`--events FILE`) − 1000 ms; *from its start* subtracts the "
-         "task's own `start` event too (the time to spawn it). The first row, a fast reader, "
-         "is what the timer, SIGTERM and the reap cost on this machine with nothing stalled. "
-         f"{RUNS} alternating rounds; the target is on the worst round.\n",
+         "task's `exit` event (`--events FILE`) − 1000 ms, from the run's start (this includes "
+         "the time to spawn the task, slow on a loaded machine) and from the task's own `start` "
+         "event (where its timeout counts from: the target is on this column's worst round). "
+         "The first row, a fast reader, is what the timer, SIGTERM and the reap cost on this "
+         f"machine with nothing stalled. {RUNS} alternating rounds.\n",
          load_note("stall"),
-         "| reader, output mode, sibling | late ms (median) | late ms (max) | late from start ms (median) |",
-         "|---|---:|---:|---:|"]
+         "| reader, output mode, sibling | late from the run's start ms (median) | (max) "
+         "| late from the task's start ms (median) | (max) |",
+         "|---|---:|---:|---:|---:|"]
     for name, v in res.items():
         late = [x[0] for x in v]
         fs = [x[1] for x in v]
-        t.append(f"| {cell(name)} | {med(late):.1f} | {max(late):.1f} | {med(fs):.1f} |")
+        t.append(f"| {cell(name)} | {med(late):.1f} | {max(late):.1f} | {med(fs):.1f} | {max(fs):.1f} |")
         if name in keys:
-            metrics[keys[name]] = max(late)
+            # The timeout counts from the task's own start; the spawn
+            # before it (slow on a loaded machine) is in the note.
+            metrics[keys[name]] = max(fs)
+            NOTES[keys[name]] = f"from the run's start: {max(late):.0f} ms at worst"
     write("stall.md", "\n".join(t) + "\n")
-    base = med([x[0] for x in res["fast reader (`| cat`), prefix, seq sibling"]])
+    base = med([x[1] for x in res["fast reader (`| cat`), prefix, seq sibling"]])
     worst = max(metrics[k] for k in keys.values())
     SUMMARY.append(("stalled reader", f"a 1 s task timeout while grpx's stdout is a FIFO whose reader "
                     f"sleeps, or reads 5 MB/s behind a big sibling; `exit` event − 1000 ms",
@@ -722,12 +744,109 @@ def bench_fanout():
     fl = med(res["floor -j 2 (the same commands, pre-built)"])
     for name, v in res.items():
         t.append(f"| {name} | {med(v) * 1e3:.3f} | {fmt_range(v, 1e3, 3)} | {med(v) / xa:.2f} | {med(v) / fl:.2f} |")
-    write("fanout.md", "\n".join(t) + "\n")
     g = med(res["grpx sized -j2 'echo {}'"])
     SUMMARY.append(("fan-out", f"`seq {N_FANOUT} | grpx sized -j2 'echo {{}}'` against "
                     "`xargs -P2 -I{} sh -c 'echo {}'` and GNU parallel",
                     f"{g / xa:.2f}× xargs, {g / fl:.2f}× the floor, "
                     f"GNU parallel {med(res['GNU parallel -j2 echo {}']) / g:.1f}× slower"))
+    t += first_task_table()
+    write("fanout.md", "\n".join(t) + "\n")
+
+
+FIRST_HOLD_S = 3.0  # how long stdin stays open waiting for the first task
+FIRST_IDLE_S = 0.5  # the runner's head start in the "already waiting" column
+
+
+def first_task(template, idle):
+    """Start a runner whose tasks write their input into a FIFO, with its
+    stdin a pipe that stays open; write one input, IDLE seconds after the
+    runner was started.  Returns the seconds from that write until the
+    first task's bytes reach the FIFO (inf if none within FIRST_HOLD_S:
+    the runner waits for the end of its input)."""
+    fifo = os.path.join(WORK, "first.fifo")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+    # O_RDWR: the FIFO always has a writer, so select() waits for data
+    # instead of reporting the end of a writer that has not come yet.
+    rfd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    r, w = os.pipe()
+    err = os.path.join(WORK, "first.err")
+    with open(err, "wb") as fe:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(["/bin/sh", "-c", template.replace("FIFO", fifo)],
+                             stdin=r, stdout=subprocess.DEVNULL, stderr=fe)
+    os.close(r)
+    if idle:
+        time.sleep(idle)
+        t0 = time.perf_counter()
+    os.write(w, b"1\n")
+    ready, _, _ = select.select([rfd], [], [], FIRST_HOLD_S)
+    dt = time.perf_counter() - t0 if ready else float("inf")
+    os.close(w)  # the end of the input: the runner finishes and exits
+    rc = p.wait(timeout=60)
+    got = b""
+    try:
+        while True:
+            chunk = os.read(rfd, 4096)
+            if not chunk:
+                break
+            got += chunk
+    except BlockingIOError:
+        pass
+    os.close(rfd)
+    if rc != 0 or got != b"1\n":
+        with open(err, "rb") as fe:
+            msg = fe.read().decode(errors="replace")[-2000:]
+        log(f"!! first task: exit {rc}, FIFO got {got!r}: {template}\n{msg}")
+        raise SystemExit(1)
+    return dt
+
+
+FIRST_CONTENDERS = [
+    ("grpx sized -j2 'echo {} >FIFO'", "{grpx} sized -j2 'echo {{}} >FIFO'"),
+    ("xargs -P2 -I{} sh -c 'echo {} >FIFO'", "xargs -P2 -I{{}} sh -c 'echo {{}} >FIFO'"),
+    ("GNU parallel -j2 'echo {} >FIFO'", "parallel --will-cite -j2 'echo {{}} >FIFO'"),
+    ("floor: while read x; do sh -c 'echo $x >FIFO'; done",
+     "while read x; do sh -c \"echo $x >FIFO\"; done"),
+]
+
+
+def first_task_table():
+    """Issue 12: inputs stream; the first task starts with the first input."""
+    log("== fan-out: first-task latency while stdin stays open")
+    c = []
+    for name, tmpl in FIRST_CONTENDERS:
+        cmd = tmpl.format(grpx=GRPX)
+        c.append((name, lambda cmd=cmd: (first_task(cmd, 0), first_task(cmd, FIRST_IDLE_S))))
+    res = rounds(c, warmup=True, tag="fanout_first")
+    raw["fanout_first"] = res
+    gx = res[FIRST_CONTENDERS[0][0]]
+    xa = res[FIRST_CONTENDERS[1][0]]
+    m = lambda v, i: med([x[i] for x in v])
+    metrics["first_xargs"] = m(gx, 0) / m(xa, 0)
+    metrics["first_ms"] = max(x[1] for x in gx) * 1e3
+    t = ["\n### Fan-out: first-task latency while the input streams\n",
+         "The runner's stdin is a pipe that stays open (like `tail -f log | grpx sized ...`); one "
+         "input is written, and the latency is the time until the first task's `echo` reaches a "
+         "FIFO read by the benchmark (`select`, µs clock). *At once*: the input is written as the "
+         "runner is started (its start-up counts, as for a user); *runner waiting*: written "
+         f"{FIRST_IDLE_S} s after, from that write. A runner that waits for the end of its input "
+         f"would show ∞ (given up after {FIRST_HOLD_S:g} s). One warm-up run, median of {RUNS} "
+         "alternating rounds.\n",
+         load_note("fanout_first"),
+         "| contender | at once ms (median) | min–max | runner waiting ms (median) | min–max | × xargs (at once) |",
+         "|---|---:|---|---:|---|---:|"]
+    for name, v in res.items():
+        a = [x[0] for x in v]
+        b = [x[1] for x in v]
+        t.append(f"| {cell(name)} | {med(a) * 1e3:.1f} | {fmt_range(a, 1e3, 1)} | "
+                 f"{med(b) * 1e3:.1f} | {fmt_range(b, 1e3, 1)} | {med(a) / m(xa, 0):.2f} |")
+    SUMMARY.append(("fan-out, first task", "one input into a runner whose stdin stays open; time until "
+                    "the first task writes it, against xargs -P2 and GNU parallel",
+                    f"{m(gx, 0) * 1e3:.1f} ms ({m(gx, 1) * 1e3:.1f} ms with the runner already "
+                    f"waiting): {metrics['first_xargs']:.2f}× xargs, GNU parallel "
+                    f"{m(res[FIRST_CONTENDERS[2][0]], 0) / m(gx, 0):.1f}× slower"))
+    return t
 
 
 # --------------------------------------------------------------------------
@@ -758,9 +877,11 @@ def bench_matrix():
         ("grpx check (matrix)", lambda: timed(f"{GRPX} check {mx}", rss=True)),
         ("grpx plan (matrix) >/dev/null", lambda: timed(f"{GRPX} plan {mx}", rss=True)),
         ("grpx check (the same tasks written out)", lambda: timed(f"{GRPX} check {flat}", rss=True)),
+        ("grpx plan (the same tasks written out) >/dev/null", lambda: timed(f"{GRPX} plan {flat}", rss=True)),
     ], warmup=True, tag="matrix")
     raw["matrix"] = res
     metrics["matrix_check_s"] = med([d for d, _ in res["grpx check (matrix)"]])
+    metrics["matrix_plan_s"] = med([d for d, _ in res["grpx plan (matrix) >/dev/null"]])
     t = [f"### Matrix: loading {n} combinations ({MATRIX_SIDE} × {MATRIX_SIDE})\n",
          "A `sized` group with `matrix: {a: [...], b: [...]}` and a `template:` naming each "
          "child `t-{a}-{b}` and running `echo {a} {b}`; the reference is the same "
@@ -774,9 +895,11 @@ def bench_matrix():
         t.append(f"| {name} | {med(s):.3f} | {fmt_range(s, 1, 3)} | {med([k for _, k in v]) / 1024:.1f} |")
     write("matrix.md", "\n".join(t) + "\n")
     flat_s = med([d for d, _ in res["grpx check (the same tasks written out)"]])
-    SUMMARY.append(("matrix load", f"`grpx check` of a job whose matrix has {n} combinations",
-                    f"{metrics['matrix_check_s']:.2f} s wall, "
-                    f"{metrics['matrix_check_s'] / flat_s:.2f}× the same tasks written out"))
+    flat_p = med([d for d, _ in res["grpx plan (the same tasks written out) >/dev/null"]])
+    SUMMARY.append(("matrix load", f"`grpx plan` and `grpx check` of a job whose matrix has {n} "
+                    "combinations, against the same tasks written out",
+                    f"plan {metrics['matrix_plan_s']:.3f} s ({metrics['matrix_plan_s'] / flat_p:.2f}× written out), "
+                    f"check {metrics['matrix_check_s']:.3f} s ({metrics['matrix_check_s'] / flat_s:.2f}×)"))
 
 
 # --------------------------------------------------------------------------
@@ -809,6 +932,10 @@ def summary():
     t = ["| benchmark | method: grpx against peers in the same run | result (medians of alternating rounds) |",
          "|---|---|---|"]
     t += [f"| {b} | {cell(m)} | {r} |" for b, m, r in SUMMARY]
+    t.append(f"\nSizes: RUNS={RUNS} N_THROUGHPUT={N_TP} N_SCALE={N_SCALE} N_SCALE_RSS={N_SCALE_RSS} "
+             f"N_TIMERS={N_TIMERS} WF_BYTES={WF_BYTES} N_PREFIX={N_PREFIX} N_FANOUT={N_FANOUT} "
+             f"MATRIX_SIDE={MATRIX_SIDE}" + (" (QUICK=1)" if QUICK else "")
+             + (f"; only: {', '.join(sorted(ONLY))}" if ONLY else "") + ".")
     if loads:
         t.append(f"\nLoad average (1 min) during the run: {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} CPUs"
                  + (" — a loaded, shared machine: the ratios hold better than the absolute times."
@@ -822,13 +949,15 @@ def summary():
 def targets():
     """targets.md: the one table of targets, with this run's values."""
     ops = {"<=": (lambda a, b: a <= b, "≤"), "<": (lambda a, b: a < b, "<"), ">=": (lambda a, b: a >= b, "≥")}
-    t = ["| target | source | threshold | measured | verdict |", "|---|---|---:|---:|---|"]
+    t = ["| target | source | threshold | measured | verdict | peers in the same run |",
+         "|---|---|---:|---:|---|---|"]
     for key, op, thr, unit, what, src in TARGETS:
         if key not in metrics:
             continue
         v = metrics[key]
         test, sym = ops[op]
-        t.append(f"| {what} | {src} | {sym} {thr:g}{unit} | {v:.3g}{unit} | {'met' if test(v, thr) else '**not met**'} |")
+        t.append(f"| {cell(what)} | {src} | {sym} {thr:g}{unit} | {v:.3g}{unit} | "
+                 f"{'met' if test(v, thr) else '**not met**'} | {cell(NOTES.get(key, ''))} |")
     write("targets.md", "\n".join(t) + "\n")
 
 

@@ -49,17 +49,20 @@ trap 'rm -rf "$work"' EXIT
 # grpx in Release, from a snapshot of HEAD (others may be mid-edit in the
 # working tree), into its own build directory; no tests (cmocka is not
 # needed to measure).
+# A build directory for each source: cmake refuses one configured from the other.
 if [ "${SRC:-head}" = worktree ]; then
 	src=$repo
+	gb=$out/grpx-wt
 	rev="$rev + working tree"
 else
+	gb=$out/grpx
 	src=$out/src
 	rm -rf "$src"
 	mkdir -p "$src"
 	git -C "$repo" archive HEAD | tar -x -C "$src"
 fi
-cmake -S "$src" -B "$out/grpx" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$out/grpx" -j2 --target grpx >/dev/null
+cmake -S "$src" -B "$gb" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$gb" -j2 --target grpx >/dev/null
 cc -O2 -Wall -o "$out/floor" "$here/floor.c"
 cc -O2 -Wall -o "$out/timer_floor" "$here/timer_floor.c"
 cc -O2 -Wall -o "$out/wf_floor" "$here/wf_floor.c"
@@ -82,7 +85,7 @@ gov=/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor
 cat "$snap/machine.md"
 echo
 
-GRPX=$out/grpx/grpx FLOOR=$out/floor TIMER_FLOOR=$out/timer_floor WF_FLOOR=$out/wf_floor \
+GRPX=$gb/grpx FLOOR=$out/floor TIMER_FLOOR=$out/timer_floor WF_FLOOR=$out/wf_floor \
 RESULTS=$snap WORK=$work \
 	python3 "$here/bench.py"
 
