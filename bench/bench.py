@@ -398,7 +398,7 @@ def bench_timers():
 # --------------------------------------------------------------------------
 def bench_waterfall():
     log(f"== waterfall: {WF_BYTES} through head | cat | wc -c")
-    nbytes = {"1G": 1 << 30, "128M": 128 << 20}[WF_BYTES]
+    nbytes = int(WF_BYTES[:-1]) << {"K": 10, "M": 20, "G": 30}[WF_BYTES[-1]]  # head -c's suffixes
     job = os.path.join(WORK, "wf.yaml")
     with open(job, "w") as f:
         f.write(f"groups:\n  - name: wf\n    mode: waterfall\n    tasks:\n"
