@@ -292,7 +292,14 @@ const char *mode_name(int mode);
 struct feed *feed_new(const struct grpx_adhoc *a, size_t nkids);
 void feed_free(struct feed *f);
 
-/* adhoc.c: append a task to ad-hoc group g (its kids array has room for
+/* adhoc_task.c: the `index`-th child of p (NULL: the root), named `name`;
+ * NULL: no memory. */
+struct grpx_node *adhoc_add(struct grpx_job *job, struct grpx_node *p, uint32_t index,
+			    const char *name);
+/* attempts, backoff and retry_on of `a` on n (the retry group, else each
+ * task); -1: no memory. */
+int adhoc_set_retry(struct grpx_node *n, const struct grpx_adhoc *a);
+/* Append a task to ad-hoc group g (its kids array has room for
  * *cap; grown as needed), running `run` with inputs `input` (both taken,
  * freed on failure too), set up as `a` says; NULL: no memory. */
 struct grpx_node *adhoc_task(struct grpx_job *job, struct grpx_node *g, char *run, char **input,
