@@ -150,6 +150,7 @@ struct grpx_node {
 	int8_t on_error;           /* enum grpx_on_error, -1: the mode's default */
 	int8_t runner;             /* enum runner; -1: inherit */
 	bool stdin_inherit;        /* stdin: inherit */
+	bool too_long;             /* an ad-hoc input made its command longer than exec takes */
 	uint64_t key;              /* key.c: hash of its definition (job_keys()) */
 	uint8_t resume;            /* enum resume_mark, from resume_mark(); kept by node_init */
 
@@ -291,6 +292,8 @@ const char *mode_name(int mode);
  * already has nkids children; NULL: no memory. */
 struct feed *feed_new(const struct grpx_adhoc *a, size_t nkids);
 void feed_free(struct feed *f);
+/* Nothing more will be made from its input. */
+bool feed_done(const struct feed *f);
 
 /* adhoc_task.c: the `index`-th child of p (NULL: the root), named `name`;
  * NULL: no memory. */

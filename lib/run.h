@@ -348,7 +348,6 @@ struct feed *feed_of_watch(struct watch *w);
 struct grpx_node *feed_group(const struct feed *f);
 /* Does the group wait for all its input before it starts a child? */
 bool feed_waits_all(const struct feed *f, int mode);
-bool feed_done(const struct feed *f);
 uint64_t feed_made(const struct feed *f);
 /* The job-file rules on what the input brought (a command, --count, one
  * child); -1 with feed_error() set: a usage error. */
