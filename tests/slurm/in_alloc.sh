@@ -201,7 +201,7 @@ t_cancel() {
 	race_gone cancel-trap 10 "trap 'echo loser got TERM >&2; exit 9' TERM; ready; sleep 311 & wait" 311
 	check "[cancel-trap] the loser's trap ran: SIGTERM reached the step's processes" \
 		grep -q 'loser got TERM' "$DIR/cancel-trap/err"
-	took=$(jq -r '.root.children[0].children as $c | "\($c[1].end_ms - $c[0].end_ms) \($c[1].exit_code)"' \
+	took=$(jq -r '.root.children[0].children as $c | "\($c[1].end_ms - $c[0].end_ms | floor) \($c[1].exit_code)"' \
 		"$DIR/cancel-trap/r.json" 2>/dev/null)
 	check "[cancel-trap] the loser ended by its trap (exit 9), before the grace was out (ms after the win, exit code: $took)" \
 		awk -v d="$took" 'BEGIN { split(d, a, " "); exit !(a[1] != "" && a[1] + 0 < 10000 && a[2] == "9") }'
