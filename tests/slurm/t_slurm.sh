@@ -5,10 +5,11 @@
 #   bash tests/slurm/t_slurm.sh build/grpx
 #
 # Needs root and Debian 12: it installs munge slurmctld slurmd slurm-client.
-# Not a ctest test (root, packages, about 2 minutes: 1m50-2m30 on a busy
-# two-core machine, where Slurm is installed; one of the walltime checks
-# waits a minute for an allocation's last minute, beside the scenarios in
-# allocations); .ci/run runs it as a stage.
+# Not a ctest test (root, packages, about 2 minutes where Slurm is
+# installed: 1m25 on a busy two-core machine, 1m47 beside two CPU hogs, 3m
+# beside five; one of the walltime checks waits a minute for an
+# allocation's last minute, beside the scenarios in allocations); .ci/run
+# runs it as a stage.
 set -u
 
 die() { printf 't_slurm: %s\n' "$*" >&2; exit 1; }
