@@ -402,6 +402,8 @@ static int run_job(struct cli *c, struct grpx_job *job)
 	if (write_report("report", c->report, grpx_report_json, run) < 0 && code == 0)
 		code = 1;
 	grpx_run_free(run);
+	if (sig && sig != SIGPIPE && c->out.said_signal != sig) /* it came after the summary */
+		render_signal(stderr, sig);
 	if (sig) { /* die by the same signal, so our parent sees it */
 		sigset_t set;
 		fflush(NULL);

@@ -217,6 +217,11 @@ static const struct grpx_node *find(const struct grpx_node *n, const char *path)
 	return NULL;
 }
 
+void render_signal(FILE *f, int sig)
+{
+	fprintf(f, "grpx: interrupted by SIG%s\n", grpx_signal_name(sig) ? grpx_signal_name(sig) : "?");
+}
+
 void render_finish(void *ctx, struct grpx_run *run)
 {
 	struct render *r = ctx;
@@ -246,9 +251,10 @@ void render_finish(void *ctx, struct grpx_run *run)
 		fputc('\n', f);
 	}
 	int sig = grpx_run_signal(run);
-	if (sig && sig != SIGPIPE)
-		fprintf(f, "grpx: interrupted by SIG%s\n",
-			grpx_signal_name(sig) ? grpx_signal_name(sig) : "?");
+	if (sig && sig != SIGPIPE) {
+		render_signal(f, sig);
+		r->said_signal = sig;
+	}
 	if (fclose(f) == 0)
 		grpx_run_write(run, GRPX_STDERR, buf, len);
 	free(buf);

@@ -15,6 +15,7 @@ struct render {
 	int progress;        /* draw the progress line on stderr */
 	int verbose;         /* -v: the per-task summary even off a terminal */
 	unsigned total, running, done, failed;
+	int said_signal;     /* the summary said "interrupted by" this signal */
 	double start_ms;
 };
 
@@ -26,6 +27,8 @@ size_t render_tag(void *ctx, const struct grpx_node *n, int stream, int cont, ch
 		  size_t len);
 void render_event(void *ctx, const struct grpx_event *e);
 size_t render_status(void *ctx, char *buf, size_t len);
+/* "grpx: interrupted by SIGNAME" on f. */
+void render_signal(FILE *f, int sig);
 /* The summary and the error line, queued on stderr when the run ends. */
 void render_finish(void *ctx, struct grpx_run *run);
 

@@ -205,7 +205,7 @@ static int find_program(struct spawn *sp, const char *cwd)
 	return err;
 }
 
-int spawn_task(struct grpx_node *t, const int fds[3])
+int spawn_task(struct grpx_node *t, const int fds[3], int tell)
 {
 	struct spawn sp = { 0 };
 	sigset_t none;
@@ -226,7 +226,7 @@ int spawn_task(struct grpx_node *t, const int fds[3])
 	if (!err && (err = find_program(&sp, sp.cwd)) != 0)
 		t->errwhat = t->argv || sp.how != RUN_LOCAL ? EW_PROGRAM : EW_SHELL;
 	if (!err) {
-		err = spawn_process(sp.prog, sp.argv, sp.envp, fds, sp.cwd, &none, &pid);
+		err = spawn_process(sp.prog, sp.argv, sp.envp, fds, sp.cwd, &none, tell, &pid);
 		if (err == ENOENT || err == EACCES || err == ENOEXEC)
 			t->errwhat = t->argv || sp.how != RUN_LOCAL ? EW_PROGRAM : EW_SHELL;
 	}

@@ -30,14 +30,18 @@ static uint32_t limit_of(const struct grpx_run *r, const struct grpx_node *g)
 	return g->grp->limit ? g->grp->limit : mode_has(g->mode, M_NCPU) ? r->ncpu : 0;
 }
 
-/* Arm the group's wake timer for when its mode next wants to start one. */
+/* Arm the group's wake timer for when its mode next wants to start one.
+ * A group at its limit waits for a child to end instead (group_fill runs
+ * then): a due time already past would fire again at once, for ever. */
 static void arm_due(struct grpx_run *r, struct grpx_node *g)
 {
 	const struct mode_ops *ops = mode_ops_of(g->mode);
+	uint32_t limit = limit_of(r, g);
 	struct mode_now now;
 	int64_t due = INT64_MAX;
 
-	if (g->state == G_RUN && !g->verdict && !g->draining && ops->due) {
+	if (g->state == G_RUN && !g->verdict && !g->draining && ops->due &&
+	    (!limit || g->grp->running < limit)) {
 		now = now_of(r);
 		due = ops->due(g, &now);
 	}
@@ -230,6 +234,12 @@ void group_decide(struct grpx_run *r, struct grpx_node *g, int status, int why,
 		return;
 	g->verdict = true;
 	g->status = (uint8_t)status;
+	if (status == GRPX_CANCELED && why != WHY_NONE && g->why == WHY_NONE) {
+		/* the root, interrupted, is decided here, not by node_cancel:
+		 * a canceled node carries its reason (SPEC 6) */
+		g->why = (uint8_t)why;
+		g->cause = cause;
+	}
 	if (g->grp->feed && g->grp->open) { /* what is left of its input is not read */
 		feed_stop(r, g->grp->feed);
 		g->grp->open = false;

@@ -254,13 +254,15 @@ void pidmap_free(struct pidmap *m);
 /* The one spawn primitive: argv in a new process group that it leads
  * (prog: the file to exec; NULL: argv[0] looked up in grpx's PATH), the
  * signals grpx handles back at their defaults, `mask` as its signal mask,
- * fds[i] as its fd i (-1: /dev/null), in `cwd` unless NULL.  Returns 0 and
- * sets *pid, or an errno value. */
+ * fds[i] as its fd i (-1: /dev/null), in `cwd` unless NULL.  When `tell`
+ * is not -1 (the keeper's pipe) the child writes its pid there before it
+ * execs.  Returns 0 and sets *pid, or an errno value. */
 int spawn_process(const char *prog, char *const argv[], char *const envp[], const int fds[3],
-		  const char *cwd, const sigset_t *mask, pid_t *pid);
-/* Start task t with fds as its 0, 1, 2.  Returns 0 and sets t->pid and
- * t->pgid, or an errno value with t->errwhat saying what failed. */
-int spawn_task(struct grpx_node *t, const int fds[3]);
+		  const char *cwd, const sigset_t *mask, int tell, pid_t *pid);
+/* Start task t with fds as its 0, 1, 2, telling the keeper's pipe `tell`
+ * (or -1) its process group before it runs.  Returns 0 and sets t->pid
+ * and t->pgid, or an errno value with t->errwhat saying what failed. */
+int spawn_task(struct grpx_node *t, const int fds[3], int tell);
 /* For messages: the program t execs (its shell, argv[0] or srun). */
 const char *task_program(const struct grpx_node *t);
 

@@ -185,7 +185,7 @@ static int detach(char *const argv[])
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
-	return spawn_process(NULL, argv, environ, devnull, NULL, &mask, &pid);
+	return spawn_process(NULL, argv, environ, devnull, NULL, &mask, -1, &pid);
 }
 
 /* scancel wants JOB.STEP, and srun says nothing of its step id: ask
@@ -435,7 +435,7 @@ static int64_t ask_squeue(const char *job)
 		return -1;
 	fds[1] = p[1];
 	sigemptyset(&none);
-	int err = spawn_process(NULL, argv, environ, fds, NULL, &none, &pid);
+	int err = spawn_process(NULL, argv, environ, fds, NULL, &none, -1, &pid);
 	close(p[1]);
 	if (err) {
 		close(p[0]);

@@ -297,7 +297,9 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 	if (!err)
 		err = streams_open(r, t, fds);
 	if (!err)
-		err = spawn_task(t, fds);
+		/* the keeper hears of the task from the task itself, before
+		 * it runs; keeper_add below says it again (a repeat is harmless) */
+		err = spawn_task(t, fds, r->keeper.fd);
 	streams_started(t);
 	if (own_in)
 		close(fds[0]);

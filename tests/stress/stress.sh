@@ -10,9 +10,28 @@
 #      zero zombies left to init or to us, and a valid JSON report.  The
 #      moments are fixed (run i waits (97 i) mod 301 ms), not random: the
 #      same runs every time.
+#   4. the random harnesses beside this file, each from the fixed seed
+#      STRESS_SEED (default 1: run i uses seed STRESS_SEED+i), so that the
+#      same jobs, moments and signals are tried every time:
+#      kill9.py, STRESS_KILL9 runs (default 200): grpx SIGKILLed at a
+#        random moment, nothing of its process groups alive 1 s later;
+#      sigstress.py, STRESS_SIGS runs (default 200): a random ending signal
+#        at a random moment, grpx dies by it with valid reports, nothing left;
+#      treefuzz.py, STRESS_TREES runs (default 100): random nested jobs, the
+#        exit status, report, events and stdout checked against each other.
+#      0 skips a harness.  Each is bounded: a harness still running after
+#      STRESS_HARNESS_TIMEOUT seconds (default 900) fails.  A failed seed's
+#      folder (job file, outputs, cmd.sh to run it again) is kept in
+#      STRESS_KEEP (default $TMPDIR/grpx-stress-keep).
 #
 #     bash tests/stress/stress.sh path/to/grpx
 #     STRESS_TASKS=2000 STRESS_DEPTH=200 STRESS_RUNS=30 bash tests/stress/stress.sh build/grpx
+#
+# Longer or random runs, outside any gate (a failing seed is kept with its
+# job file and a command to run it again; see each harness's --help):
+#     python3 tests/stress/kill9.py build/grpx --seed $RANDOM$RANDOM --time 1800 -P 4
+#     python3 tests/stress/sigstress.py build/grpx --seed $RANDOM$RANDOM --time 1800
+#     python3 tests/stress/treefuzz.py build-asan/grpx --seed $RANDOM$RANDOM --time 1800
 #
 # Prints "N passed, M failed" and exits 1 if anything failed.
 . "$(dirname "$0")/../e2e/lib.sh" "$@"
@@ -211,5 +230,33 @@ expect_eq "$RUNS SIGINT runs: exit 130 every time" 0 "$badrc"
 expect_eq "$RUNS SIGINT runs: grpx blocked SIGINT every time" 0 "$early"
 # the moments did hit different stages of the run
 note "task statuses by moment (first 5): $(sort -n "$T/int.log" | head -5 | tr '\n' ' ')"
+
+# --- 4. the random harnesses, from fixed seeds ---
+SEED=${STRESS_SEED:-1}
+HTIMEOUT=${STRESS_HARNESS_TIMEOUT:-900}
+KEEP=${STRESS_KEEP:-${TMPDIR:-/tmp}/grpx-stress-keep} # a failed seed's job, outputs, command
+# harness NAME RUNS: run tests/stress/NAME.py for RUNS seeds from SEED; its
+# "# " lines and failures are shown, its exit status is the check.
+harness()
+{
+	local name=$1 runs=$2 t0 rc
+	[ "$runs" -gt 0 ] || { note "$name: skipped (0 runs)"; return; }
+	t0=$(now)
+	TMPDIR=$T timeout -k 10 "$HTIMEOUT" python3 "$(dirname "$0")/$name.py" "$GRPX" \
+		--seed "$SEED" --runs "$runs" --keep "$KEEP" >"$T/$name.log" 2>&1
+	rc=$?
+	grep -E '^(# |FAIL|    )' "$T/$name.log" | head -60
+	note "$name: $(tail -1 "$T/$name.log") in $(since "$t0") s"
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		fail "$name: $runs runs from seed $SEED: still running after $HTIMEOUT s"
+	elif [ "$rc" != 0 ]; then
+		fail "$name: $runs runs from seed $SEED: exit $rc (failed seeds above, kept in $KEEP)"
+	else
+		ok "$name: $runs runs from seed $SEED"
+	fi
+}
+harness kill9 "${STRESS_KILL9:-200}"
+harness sigstress "${STRESS_SIGS:-200}"
+harness treefuzz "${STRESS_TREES:-100}"
 
 finish
