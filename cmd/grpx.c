@@ -24,6 +24,8 @@ static const char usage_text[] =
 	"       grpx check JOBFILE\n"
 	"       grpx plan [--paths] [--resume FILE] JOBFILE\n"
 	"       grpx MODE [OPTIONS] [--] COMMAND...\n"
+	"       grpx MODE [OPTIONS] [--] TEMPLATE [::: ARG... | :::: FILE]...\n"
+	"       ... | grpx MODE [OPTIONS] [--] TEMPLATE    (an input a line)\n"
 	"       grpx --help | --version\n"
 	"\n"
 	"modes: errgroup sized all race take last retry waterfall schedule\n"
@@ -49,7 +51,16 @@ static const char usage_text[] =
 	"ad-hoc group options:\n"
 	"      --limit N  --count N  --attempts N  --backoff INITIAL[:MAX[:FACTOR]]\n"
 	"      --retry-on N,N  --on-error cancel|drain|continue  --stagger DUR\n"
-	"      --delay DUR       schedule: command i starts at i x DUR\n";
+	"      --delay DUR       schedule: command i starts at i x DUR\n"
+	"ad-hoc task options:\n"
+	"      --task-timeout DUR  each task's timeout\n"
+	"      --shell SHELL  run each command as SHELL -c COMMAND (not /bin/sh)\n"
+	"      --cwd DIR  --env KEY=VALUE (repeatable)\n"
+	"templates: {} {.} {/} {//} {/.} {#} {%} {N} {N.} ...: GNU parallel's, quoted\n"
+	"  ::: A B      values on the command line (several ::: : their product)\n"
+	"  :::: FILE    values a line from FILE;  -a, --arg-file FILE  the same\n"
+	"  -0, --null   inputs from stdin or files are NUL-separated\n"
+	"See grpx(1) and grpx.yaml(5).\n";
 
 static void die_usage(const char *fmt, ...)
 {

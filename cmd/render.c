@@ -3,6 +3,7 @@
  * line, the summary table and the error line.  Pure formatting: the
  * library decides when they are written, and writes them without blocking.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static unsigned count_tasks(const struct grpx_node *n)
+/* Tasks under n; *more: a group under it makes more from input. */
+static unsigned count_tasks(const struct grpx_node *n, bool *more)
 {
 	struct grpx_node_info i;
 	unsigned c = 0;
@@ -28,8 +30,9 @@ static unsigned count_tasks(const struct grpx_node *n)
 	grpx_node_info(n, &i);
 	if (i.is_task)
 		return 1;
+	*more |= i.fed != 0;
 	for (size_t k = 0; k < i.nkids; k++)
-		c += count_tasks(grpx_node_kid(n, k));
+		c += count_tasks(grpx_node_kid(n, k), more);
 	return c;
 }
 
@@ -46,7 +49,6 @@ void render_init(struct render *r, const struct grpx_job *job, enum grpx_output 
 	r->progress = mode != GRPX_OUT_RAW &&
 		      (progress == 1 || (progress < 0 && isatty(STDERR_FILENO) &&
 					 !(getenv("TERM") && !strcmp(getenv("TERM"), "dumb"))));
-	r->total = count_tasks(grpx_job_root(job));
 	r->start_ms = now_ms();
 }
 
@@ -125,14 +127,18 @@ size_t render_status(void *ctx, char *buf, size_t len)
 	char el[32], eta[48] = "";
 	double elapsed = now_ms() - r->start_ms;
 
+	/* an ad-hoc group makes its tasks from input as the run goes: count
+	 * again, and say when more may come (then no ETA) */
+	bool more = false;
+	r->total = count_tasks(grpx_job_root(r->job), &more);
 	fmt_secs(elapsed, el, sizeof el);
-	if (r->done > 0 && r->done < r->total) {
+	if (r->done > 0 && r->done < r->total && !more) {
 		char e[32];
 		fmt_secs(elapsed / r->done * (r->total - r->done), e, sizeof e);
 		snprintf(eta, sizeof eta, "  ETA %s", e);
 	}
-	int n = snprintf(buf, len, "grpx: %u running, %u/%u done, %u failed  %s%s", r->running,
-			 r->done, r->total, r->failed, el, eta);
+	int n = snprintf(buf, len, "grpx: %u running, %u/%u%s done, %u failed  %s%s", r->running,
+			 r->done, r->total, more ? "+" : "", r->failed, el, eta);
 	size_t k = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 	/* never as wide as the terminal: a wrapped line leaves a copy behind */
 	size_t cols = columns();

@@ -15,7 +15,7 @@ _grpx_takes_value()
 	-j | --jobs | -o | --output | --report | --timeout | --grace | --events | \
 		--junit | --trace | --color | --progress | --journal | --resume | \
 		--limit | --count | --attempts | --backoff | --retry-on | --on-error | \
-		--stagger | --delay | --task-timeout | --shell | --cwd | --env | -a)
+		--stagger | --delay | --task-timeout | --shell | --cwd | --env | -a | --arg-file)
 		return 0 ;;
 	esac
 	return 1
@@ -31,7 +31,7 @@ _grpx_options()
 	check) echo "--help" ;;
 	plan) echo "--paths --resume --help" ;;
 	*) echo "$common --limit --count --attempts --backoff --retry-on --on-error
-		--stagger --delay --task-timeout --shell --cwd --env -0 -a" ;;
+		--stagger --delay --task-timeout --shell --cwd --env -0 --null -a --arg-file" ;;
 	esac
 }
 
@@ -105,7 +105,7 @@ _grpx()
 		-o | --output) _grpx_words 'prefix grouped raw quiet' "$cur" ;;
 		--color | --progress) _grpx_words 'auto always never' "$cur" ;;
 		--on-error) _grpx_words 'cancel drain continue' "$cur" ;;
-		--report | --junit | --trace | --events | --journal | --resume | -a)
+		--report | --junit | --trace | --events | --journal | --resume | -a | --arg-file)
 			compopt -o filenames 2>/dev/null
 			local IFS=$'\n'
 			# shellcheck disable=SC2207

@@ -20,7 +20,7 @@ function __grpx_args
         switch $w
             case -j --jobs -o --output --report --timeout --grace --events --junit --trace \
                 --color --progress --journal --resume --limit --count --attempts --backoff \
-                --retry-on --on-error --stagger --delay --task-timeout --shell --cwd --env -a
+                --retry-on --on-error --stagger --delay --task-timeout --shell --cwd --env -a --arg-file
                 set skip 1
             case '-*'
             case '*'
@@ -123,7 +123,7 @@ complete -c grpx -n $m -l task-timeout -x -d 'Bound each attempt of each task'
 complete -c grpx -n $m -l shell -x -a '(__fish_complete_command)' -d 'Run commands with SHELL -c'
 complete -c grpx -n $m -l cwd -x -a '(__fish_complete_directories)' -d 'Run the tasks in DIR'
 complete -c grpx -n $m -l env -x -a '(set -nx | string replace -r \'$\' =)' -d 'Set K=V in the tasks\' environment'
-complete -c grpx -n $m -s 0 -d 'Inputs on stdin are NUL separated'
-complete -c grpx -n $m -s a -r -F -d 'Read inputs from FILE, one a line'
+complete -c grpx -n $m -s 0 -l null -d 'Inputs on stdin are NUL separated'
+complete -c grpx -n $m -s a -l arg-file -r -F -d 'Read inputs from FILE, one a line'
 # the commands of an ad-hoc group
 complete -c grpx -n "$m; and test (count (__grpx_args)) -eq 1" -a '(__fish_complete_command)'

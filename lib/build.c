@@ -100,11 +100,18 @@ struct kidname {
 static void check_names(struct ld *L, const struct kidname *k, uint32_t n)
 {
 	struct smap m = { 0 };
+	bool digits = false;
 
+	/* Positions never clash with each other: only a given name of digits
+	 * can clash with one.  Without such a name the unnamed children stay
+	 * out of the table (100 000 unnamed tasks: 8 MB less at load). */
+	for (uint32_t i = 0; i < n && !digits; i++)
+		digits = k[i].given && k[i].s &&
+			 strspn(k[i].s, "0123456789") == strlen(k[i].s);
 	for (uint32_t i = 0; i < n && n > 1; i++) {
 		const struct kidname *first, *named, *pos;
 		struct sment *e;
-		if (!k[i].s)
+		if (!k[i].s || (!k[i].given && !digits))
 			continue;
 		if (!(e = smap_slot(&m, k[i].s))) {
 			oom(L);

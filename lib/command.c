@@ -104,7 +104,7 @@ static int build_argv(struct spawn *sp, const struct grpx_node *t, char *const *
 			na++;
 	for (char **s = slurm; s && *s; s++)
 		nsl++;
-	sp->argv = calloc(ns + na + nsl + SLURM_ARGV_MAX + 4, sizeof *sp->argv);
+	sp->argv = calloc(ns + na + nsl + SLURM_ARGV_MAX + 5, sizeof *sp->argv);
 	if (!sp->argv)
 		return ENOMEM;
 	if (sp->how != RUN_LOCAL) {
@@ -124,6 +124,8 @@ static int build_argv(struct spawn *sp, const struct grpx_node *t, char *const *
 			sp->argv[k++] = shell[i];
 		if (ns == 1) /* `shell: bash` means `bash -c RUN` */
 			sp->argv[k++] = "-c";
+		if (t->run[0] == '-' || t->run[0] == '+') /* a command, not an option of sh */
+			sp->argv[k++] = "--";
 		sp->argv[k++] = t->run;
 	}
 	sp->argv[k] = NULL;

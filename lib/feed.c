@@ -319,6 +319,7 @@ int feed_pull(struct grpx_run *r, struct grpx_node *g)
 {
 	struct feed *f = g->grp->feed;
 	char *run = NULL, **in = NULL;
+	bool too_long = false;
 	int k;
 
 	if (f->done)
@@ -337,8 +338,10 @@ int feed_pull(struct grpx_run *r, struct grpx_node *g)
 		run = strdup(f->src[0].v[f->odo[0]]);
 	} else if ((in = inputs(f))) {
 		struct grpx_node probe = { .input = in, .index = g->nkids };
-		if (feed_command(f, &probe, 0, &run) < 0)
-			run = NULL;
+		/* too long to exec: the task still is, and fails to start
+		 * ("Argument list too long"), with the template as its `run` */
+		if (feed_command(f, &probe, 0, &run) < 0 && (too_long = errno == E2BIG))
+			run = strdup(f->tpl);
 	}
 	forget_records(f);
 	size_t need = 2 * ((size_t)r->job->nnodes + 1); /* two timers a node, as at the start */
@@ -354,6 +357,7 @@ int feed_pull(struct grpx_run *r, struct grpx_node *g)
 		f->done = true; /* out of memory: make nothing more */
 		return -1;
 	}
+	t->too_long = too_long;
 	node_init(t, g);
 	f->made++;
 	return 1;

@@ -662,3 +662,29 @@ void node_cancel(struct grpx_run *r, struct grpx_node *n, int why, struct grpx_n
 		group_on(r, n, GE_CANCEL);
 	}
 }
+
+/* --- another attempt above: the subtree new again --- */
+
+static void node_release(struct grpx_run *r, struct grpx_node *n)
+{
+	queue_remove(r, n);
+	timer_disarm(r, n, TM_DEADLINE);
+	timer_disarm(r, n, TM_WAKE);
+	if (n->io) {
+		streams_finish(r, n);
+		streams_end(r, n, false);
+	}
+	results_discard(r, n, false);
+	close_late(r, &n->out_fd);
+	close_late(r, &n->in_fd);
+	if (n->kind == NODE_GROUP && mode_ops_of(n->mode)->end && n->state != T_IDLE)
+		mode_ops_of(n->mode)->end(n);
+	for (uint32_t i = 0; i < n->nkids; i++)
+		node_release(r, n->kids[i]);
+}
+
+void node_reset(struct grpx_run *r, struct grpx_node *n)
+{
+	node_release(r, n);
+	node_init(n, n->up);
+}

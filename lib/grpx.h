@@ -157,6 +157,7 @@ struct grpx_node_info {
 	long long stdout_bytes, stderr_bytes;
 	size_t nkids;
 	int resumed;         /* ok without running: it ended ok before (--resume) */
+	int fed;             /* a group still making children from input: nkids grows */
 };
 void grpx_node_info(const struct grpx_node *n, struct grpx_node_info *info);
 const struct grpx_node *grpx_node_kid(const struct grpx_node *n, size_t i);

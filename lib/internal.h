@@ -150,6 +150,7 @@ struct grpx_node {
 	int8_t on_error;           /* enum grpx_on_error, -1: the mode's default */
 	int8_t runner;             /* enum runner; -1: inherit */
 	bool stdin_inherit;        /* stdin: inherit */
+	bool too_long;             /* an ad-hoc input made its command longer than exec takes */
 	uint64_t key;              /* key.c: hash of its definition (job_keys()) */
 	uint8_t resume;            /* enum resume_mark, from resume_mark(); kept by node_init */
 
@@ -291,8 +292,17 @@ const char *mode_name(int mode);
  * already has nkids children; NULL: no memory. */
 struct feed *feed_new(const struct grpx_adhoc *a, size_t nkids);
 void feed_free(struct feed *f);
+/* Nothing more will be made from its input. */
+bool feed_done(const struct feed *f);
 
-/* adhoc.c: append a task to ad-hoc group g (its kids array has room for
+/* adhoc_task.c: the `index`-th child of p (NULL: the root), named `name`;
+ * NULL: no memory. */
+struct grpx_node *adhoc_add(struct grpx_job *job, struct grpx_node *p, uint32_t index,
+			    const char *name);
+/* attempts, backoff and retry_on of `a` on n (the retry group, else each
+ * task); -1: no memory. */
+int adhoc_set_retry(struct grpx_node *n, const struct grpx_adhoc *a);
+/* Append a task to ad-hoc group g (its kids array has room for
  * *cap; grown as needed), running `run` with inputs `input` (both taken,
  * freed on failure too), set up as `a` says; NULL: no memory. */
 struct grpx_node *adhoc_task(struct grpx_job *job, struct grpx_node *g, char *run, char **input,

@@ -163,6 +163,7 @@ void grpx_node_info(const struct grpx_node *n, struct grpx_node_info *info)
 		.stderr_bytes = n->stderr_bytes,
 		.nkids = n->nkids,
 		.resumed = n->resumed,
+		.fed = n->grp && n->grp->feed && !feed_done(n->grp->feed),
 	};
 }
 

@@ -92,3 +92,12 @@ void line_free(struct line *l)
 	free(l->buf);
 	*l = (struct line){ 0 };
 }
+
+void tags_free(struct tags *tg)
+{
+	if (!tg)
+		return;
+	free(tg->tag);
+	free(tg->ctag);
+	*tg = (struct tags){ 0 };
+}

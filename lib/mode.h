@@ -102,7 +102,7 @@ const struct mode_info *mode_info_of(int mode);
 const struct mode_ops *mode_ops_of(int mode);
 bool mode_has(int mode, enum mode_flag f);
 
-/* Shared rules (modes.c). */
+/* rules.c: the rules several modes share. */
 bool status_bad(int status); /* failed, timeout or error */
 /* Children that may still end ok: all not ended, or only the running ones
  * once on_error: drain stopped new starts. */

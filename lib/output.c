@@ -65,15 +65,6 @@ static enum route route_of(const struct grpx_run *r, const struct grpx_node *t, 
 	}
 }
 
-void tags_free(struct tags *tg)
-{
-	if (!tg)
-		return;
-	free(tg->tag);
-	free(tg->ctag);
-	*tg = (struct tags){ 0 };
-}
-
 /* The caller's tags for n's lines on `stream`; 0 or ENOMEM. */
 static int tags_make(const struct grpx_run *r, const struct grpx_node *n, int stream,
 		     struct tags *tg)

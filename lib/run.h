@@ -2,12 +2,13 @@
  * run.h - the engine's private header: struct grpx_run, and what the files
  * of the engine share, sectioned by file.
  *
- * Layering (each arrow: "may call"):
- *   run.c -> group.c -> task.c -> output.c -> outq.c -> loop.c
- *   run.c -> loop.c, describe.c, retry.c;  task.c -> command.c -> spawn.c
- * Upward the task layer talks only through node_ended(): ended nodes go on
- * the run's ended list, and run.c hands them to their group, once per turn,
- * in position order.
+ * Layering (each arrow: "may call"; no two files call each other):
+ *   run.c -> signals.c -> group.c -> task.c -> output.c -> outq.c -> loop.c;  run.c -> sweep.c
+ *   group.c -> feed.c, retry.c, the modes;  task.c -> command.c -> spawn.c
+ *   any of them -> event.c, node.c, fd.c (which call nothing above them)
+ * Upward the task layer talks only through node_ended() (event.c): ended
+ * nodes go on the run's ended list, and run.c hands them to their group,
+ * once per turn, in position order.
  */
 #ifndef GRPX_RUN_H
 #define GRPX_RUN_H
@@ -147,6 +148,7 @@ int lines_tag(struct line *l, const char *tag, size_t taglen, const char *ctag, 
 int lines_flush(struct line *l, const char *tag, size_t taglen, const char *ctag,
 		size_t ctaglen, struct bbuf *out);
 void line_free(struct line *l);
+void tags_free(struct tags *tg);
 
 /* --- output.c: where task streams go, and what groups release --- */
 
@@ -203,7 +205,6 @@ void streams_finish(struct grpx_run *r, struct grpx_node *t);
 void streams_end(struct grpx_run *r, struct grpx_node *t, bool retry);
 /* Free the tio of ended attempts (after the loop's callbacks ran). */
 void streams_reap(struct grpx_run *r);
-void tags_free(struct tags *tg);
 /* The stdin of t: /dev/null, grpx's own, or a waterfall's spool (fresh
  * description).  *own: the caller closes it after the spawn. */
 int stdin_of(struct grpx_run *r, const struct grpx_node *t, int *fd, bool *own);
@@ -330,6 +331,9 @@ void group_fire(struct grpx_run *r, struct grpx_node *g, enum timer which);
 /* Start what g's mode wants now. */
 void group_fill(struct grpx_run *r, struct grpx_node *g);
 
+/* Make the subtree of n new again, for another attempt above it. */
+void node_reset(struct grpx_run *r, struct grpx_node *n);
+
 /* --- feed.c: an ad-hoc group's children, made from input as the run goes --- */
 
 /* Make g's next child if its input has one: 1 made, 0 not yet (its record
@@ -346,7 +350,6 @@ struct feed *feed_of_watch(struct watch *w);
 struct grpx_node *feed_group(const struct feed *f);
 /* Does the group wait for all its input before it starts a child? */
 bool feed_waits_all(const struct feed *f, int mode);
-bool feed_done(const struct feed *f);
 uint64_t feed_made(const struct feed *f);
 /* The job-file rules on what the input brought (a command, --count, one
  * child); -1 with feed_error() set: a usage error. */
@@ -470,24 +473,54 @@ struct grpx_run {
 	int journal_err;              /* errno of the first failed write; then no more */
 };
 
+/* run.c: a turn's pieces other files share */
+/* Position order (seq) of two nodes, for qsort. */
+int by_seq(const void *a, const void *b);
+
+/* --- event.c: what is told as the run goes --- */
+
 /* Emit a live event (and its --events line). */
 void run_event(struct grpx_run *r, struct grpx_event e);
 void run_end_event(struct grpx_run *r, struct grpx_node *n);
 void run_cancel_event(struct grpx_run *r, struct grpx_node *n);
 /* n ended (this attempt is its last): queue it for its group. */
 void node_ended(struct grpx_run *r, struct grpx_node *n);
+
+/* --- node.c: a node's run state and inherited settings --- */
+
 /* Run state of n's subtree, as before any run; `up` is the runner group. */
 void node_init(struct grpx_node *n, struct grpx_node *up);
-/* Make the subtree of n new again, for another attempt above it. */
-void node_reset(struct grpx_run *r, struct grpx_node *n);
+/* The grace of n: its own, or inherited, or --grace, or 2 s. */
+int64_t grace_of(const struct grpx_run *r, const struct grpx_node *n);
+
+/* --- fd.c: descriptors closed at the right moment --- */
+
 /* Close *fd once the turn has started what is due (a spool's last close
  * frees its pages, which a next stage should not wait for). */
 void close_late(struct grpx_run *r, int *fd);
+/* Close what close_late() put off: the turn has started what is due. */
+void close_pending(struct grpx_run *r);
 void close_fd(int *fd);
+
+/* --- signals.c: what the signalfd brings --- */
+
+/* Read the signalfd: note children to reap and signals to act on. */
+void take_signals(struct grpx_run *r);
+/* The signalfd's watch callback. */
+void on_signal(struct grpx_run *r, struct watch *w, uint32_t revents);
+/* Act on what take_signals() noted, in the order it came, and reap. */
+void act_on_signals(struct grpx_run *r);
 /* Stop the whole run: a signal, or our stdout went away. */
 void run_interrupt(struct grpx_run *r, int sig);
-/* The grace of n: its own, or inherited, or --grace, or 2 s. */
-int64_t grace_of(const struct grpx_run *r, const struct grpx_node *n);
+
+/* --- sweep.c: nothing started outlives the run --- */
+
+/* The children this process had before the run: not ours to sweep. */
+void note_inherited(struct grpx_run *r);
+/* Signal what escaped (TERM, then KILL once the grace is out); true while
+ * some remain. */
+bool sweep(struct grpx_run *r);
+
 /* journal.c: the run's --journal (o->journal_fd) */
 /* The "run" line; returns 0 or an errno value (no memory). */
 int journal_start(struct grpx_run *r);

@@ -281,16 +281,19 @@ static void task_spawn(struct grpx_run *r, struct grpx_node *t)
 	if (t->retries)
 		attempt_log(t, (struct attempt){ -1, 0, GRPX_RUNNING, rel_ms(r), -1 });
 	struct feed *f = t->up->grp->feed;
+	bool too_long = t->too_long;
 	if (f && t->input && feed_slotted(f)) { /* {%}: its slot, known only now */
 		char *cmd;
 		t->jslot = feed_slot_take(f);
 		if (feed_command(f, t, t->jslot, &cmd) == 0) {
 			free(t->run);
 			t->run = cmd;
+		} else if (errno == E2BIG) {
+			too_long = true;
 		}
 	}
 
-	err = stdin_of(r, t, &fds[0], &own_in);
+	err = too_long ? E2BIG : stdin_of(r, t, &fds[0], &own_in);
 	if (!err)
 		err = streams_open(r, t, fds);
 	if (!err)

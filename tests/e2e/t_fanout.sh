@@ -139,12 +139,47 @@ expect_out "--env with a template" "x1\nx2\n"
 seq 5 | "$GRPX" waterfall 'sort -r' 'head -2' >got 2>"$T/err"
 expect_eq "seq 5 | grpx waterfall 'sort -r' 'head -2'" "$(printf '5\n4')" "$(cat got)"
 
+# --- an input too long for exec: that task is an error, the others run ---
+# (128 KiB as one argument is past what execve takes: MAX_ARG_STRLEN)
+{ echo first; head -c 131066 /dev/zero | tr '\0' a; echo; echo last; } >"$T/long.in"
+"$GRPX" all --report "$T/long.json" ': {}; echo {#}' <"$T/long.in" >"$T/out" 2>"$T/err"
+RC=$?
+expect_rc "an input too long for exec: the run fails" 1
+expect_eq "an input too long for exec: the inputs before and after it ran" "$(printf '1\n3')" "$(cat "$T/out")"
+expect_eq "an input too long for exec: three tasks" "ok error ok" \
+	"$(json "$T/long.json" '[.root.children[0].children[].status] | join(" ")')"
+expect_match "an input too long for exec: says so" "all/2: cannot start: Argument list too long" "$(cat "$T/err")"
+{ head -c 131066 /dev/zero | tr '\0' a; echo; } | "$GRPX" sized 'echo {}' >"$T/out" 2>"$T/err"
+RC=$?
+expect_rc "the only input too long: the run fails (not 'no input')" 1
+
+# --- the progress line while inputs still come: N/M+ and no ETA ---
+(
+	echo one
+	wait_for "$T/pone" 30
+	sleep 0.5 # a few progress ticks (100 ms) while the input is open
+	echo two
+) | "$GRPX" sized --progress always "echo {} >'$T/p'{}" >"$T/out" 2>"$T/err"
+RC=$?
+expect_rc "progress while inputs come" 0
+expect_match "progress while inputs come: 1/1+ done" "1/1\+ done" "$(tr '\r' '\n' <"$T/err")"
+check "progress while inputs come: no ETA while more may come" \
+	bash -c "! tr '\r' '\n' <'$T/err' | grep -a '+ done' | grep -q ETA"
+
 # --- bad usage: exit 2, nothing runs ---
 g sized 'echo x' --limit 2
 expect_rc "an option after the commands" 2
 expect_match "an option after the commands: the hint" "options go before the commands" "$(cat "$T/err")"
 g sized -- '-x'
 expect_rc "a command beginning with - after --: run (and fails)" 1
+expect_match "a command beginning with - after --: run as a command, not an option of sh" \
+	"-x: not found" "$(cat "$T/err")"
+mkdir -p "$T/bin"
+printf '#!/bin/sh\necho dashed\n' >"$T/bin/-dashed"
+chmod +x "$T/bin/-dashed"
+PATH=$T/bin:$PATH g sized -- '-dashed'
+expect_rc "a program named -dashed after --" 0
+expect_eq "a program named -dashed after --: it ran" dashed "$(cat "$T/out")"
 g sized 'echo a' 'echo b' ::: x
 expect_rc "two commands with an input source" 2
 g sized 'echo {}' :::: "$T/no/such/file"

@@ -141,7 +141,9 @@ EOF
 
 # --- a canceled step is gone from squeue --steps within grace + 5 s ---
 # race_gone NAME GRACE LOSER-COMMAND SECS: a race of a winner and that
-# loser, whose `sleep SECS` must not survive
+# loser, whose `sleep SECS` must not survive.  LOSER-COMMAND calls `ready`
+# once its trap is set: the winner ends only after that, so the SIGTERM
+# cannot come before the trap however slowly the step's shell runs.
 race_gone() {
 	local name=$1 grace=$2 loser=$3 d=$DIR/$1 gp rc t gone took
 	mkdir -p "$d"
@@ -153,12 +155,12 @@ groups:
     mode: race
     tasks:
       - {name: win, run: 'n=0; until [ -e $d/go ] || [ \$n = 600 ]; do sleep 0.1; n=\$((n + 1)); done; echo won'}
-      - {name: lose, run: "echo \$SLURM_JOB_ID.\$SLURM_STEP_ID >$d/id; $loser"}
+      - {name: lose, run: "ready() { echo \$SLURM_JOB_ID.\$SLURM_STEP_ID >$d/id; }; $loser"}
 EOF
 	# A step of the same allocation that is not grpx's: never touched.
 	srun -Q --overlap -N1 -n1 --job-name="bystander-$name" -- sleep 120 >/dev/null 2>&1 &
 	local by=$!
-	wait_for 100 step_listed "bystander-$name"
+	wait_for 300 step_listed "bystander-$name"
 	t=$(now)
 	"$GRPX" run -o grouped --events "$d/events" --report "$d/r.json" "$d/job.yaml" >"$d/out" 2>"$d/err" &
 	gp=$!
@@ -191,11 +193,19 @@ EOF
 	wait "$by" 2>/dev/null
 }
 
+# The SIGTERM of a cancel goes through squeue and scancel: on a busy
+# machine it took up to 2 s to reach the step, so the trapped loser gets a
+# 10 s grace, and its end is checked against it on grpx's own clock.
 t_cancel() {
-	race_gone cancel-trap 2 "trap 'echo loser got TERM >&2; exit 9' TERM; sleep 311 & wait" 311
+	local took
+	race_gone cancel-trap 10 "trap 'echo loser got TERM >&2; exit 9' TERM; ready; sleep 311 & wait" 311
 	check "[cancel-trap] the loser's trap ran: SIGTERM reached the step's processes" \
 		grep -q 'loser got TERM' "$DIR/cancel-trap/err"
-	race_gone cancel-stubborn 1 "trap '' TERM; sleep 312" 312
+	took=$(jq -r '.root.children[0].children as $c | "\($c[1].end_ms - $c[0].end_ms | floor) \($c[1].exit_code)"' \
+		"$DIR/cancel-trap/r.json" 2>/dev/null)
+	check "[cancel-trap] the loser ended by its trap (exit 9), before the grace was out (ms after the win, exit code: $took)" \
+		awk -v d="$took" 'BEGIN { split(d, a, " "); exit !(a[1] != "" && a[1] + 0 < 10000 && a[2] == "9") }'
+	race_gone cancel-stubborn 1 "trap '' TERM; ready; sleep 312" 312
 }
 
 # --- allocation: new still makes a job per task ---
@@ -266,9 +276,11 @@ t_latency() {
 }
 
 for t in "$@"; do
+	t0=$(now)
 	case $t in
 	steps | resources | refusals | cancel | new | latency) "t_$t" ;;
 	walltime-env) t_walltime_env ;;
 	*) fail "unknown test $t" ;;
 	esac
+	echo "  ($t: $(elapsed "$t0") s)"
 done

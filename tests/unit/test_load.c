@@ -278,6 +278,12 @@ static void error_classes(void **state)
 		 "duplicate name '2': the unnamed group at 3:3 is named by its "
 		 "position");
 	grpx_job_free(load_ok("groups:\n- {name: '2', run: x}\n- {name: '1', run: y}\n"));
+	/* the position of an unnamed task after other names still counts */
+	load_bad("groups:\n- {run: x}\n- {name: a, run: y}\n- {run: z}\n"
+		 "- {name: '3', run: w}\n", 5, 10,
+		 "duplicate name '3': the unnamed task at 4:3 is named by its "
+		 "position");
+	grpx_job_free(load_ok("groups:\n- {run: x}\n- {name: a, run: y}\n- {run: z}\n"));
 	load_bad("groups: [{name: 'a b', run: x}]\n", 1, 17,
 		 "invalid name 'a b' (allowed: letters, digits, '.', '_' and '-')");
 	load_bad("groups: [{name: '', run: x}]\n", 1, 17,
