@@ -50,7 +50,7 @@ def main():
 
     def one(seed):
         rng = sl.rand_for(seed, "kill9")
-        job = sl.Gen(rng, dict(FEATURES, without=args.without)).job()
+        job = sl.Gen(rng, FEATURES).job()
         outmode = rng.choice(["prefix", "grouped", "raw", "quiet"])
         at = rng.uniform(0, 1.0)
         d = h.rundir(seed)

@@ -63,7 +63,7 @@ def main():
 
     def one(seed):
         rng = sl.rand_for(seed, "sigstress")
-        job = sl.Gen(rng, dict(FEATURES, without=args.without)).job()
+        job = sl.Gen(rng, FEATURES).job()
         outmode = rng.choice(["prefix", "grouped", "raw", "quiet"])
         tag = outmode == "grouped" and rng.random() < 0.3
         sig = rng.choice(SIGS)

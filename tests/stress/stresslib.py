@@ -369,8 +369,7 @@ class Gen:
             g["on_error"] = rng.choice(["cancel", "drain", "continue"])
         if mode in STAGGER_MODES and rng.random() < 0.3:
             g["stagger"] = ms(rng.uniform(0.01, 0.3))
-        due = "stagger" in g or mode == "schedule"
-        if lim is not None and not (due and "limit-due" in f.get("without", ())):
+        if lim is not None:
             g["limit"] = lim
         if mode in COUNT_MODES:
             g["count"] = rng.randint(1, n)
@@ -419,9 +418,6 @@ def argparser(desc, runs, par):
                     help="folder for the failures' reproductions (default: $TMPDIR/grpx-stress-keep)")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per run")
     ap.add_argument("--keep-all", action="store_true", help="keep every run's folder, passed or not")
-    ap.add_argument("--without", action="append", default=[], choices=["limit-due"],
-                    help="steer the random jobs around a known bug: limit-due: no limit on a group "
-                         "with stagger or schedule delays (busy loop, F1)")
     ap.add_argument("--ignore", action="append", default=[], metavar="REGEX",
                     help="count problems matching REGEX on a '# ' line instead of failing the run "
                          "(a known bug, while hunting for others); repeatable")

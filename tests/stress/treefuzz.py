@@ -441,7 +441,7 @@ def main():
 
     def one(seed):
         rng = sl.rand_for(seed, "treefuzz")
-        job = sl.Gen(rng, dict(FEATURES, without=args.without)).job()
+        job = sl.Gen(rng, FEATURES).job()
         outmode = rng.choice(["prefix", "grouped", "tag", "raw", "quiet"])
         jobs = rng.choice([0, 1, 3])
         rtimeout = rng.choice([None] * 9 + [round(rng.uniform(0.5, 3), 2)])
