@@ -76,8 +76,17 @@ def lines_of(node):
 
 
 class Leaf:
-    def __init__(self, pid, n, partial, emitter):
+    """The lines one attempt (pid) of task `origin` printed, written to stdout
+    by `emitter` (itself, or a waterfall stage that copied them).  partial:
+    the writer was stopped (canceled, timed out), so its lines may stop
+    early and the last one may be cut anywhere."""
+
+    def __init__(self, pid, n, partial, emitter, origin=None):
         self.pid, self.n, self.partial, self.emitter = pid, n, partial, emitter
+        self.origin = origin or emitter
+
+    def line(self, i):
+        return f"O {self.origin} {self.pid} {i} {'x' * ((i * 7) % 61)}"
 
 
 class Seq:
@@ -90,13 +99,14 @@ class Bag:
         self.items = items
 
 
-def reemit(s, emitter):
-    """A structure whose bytes a stage copied (cat): the stage writes them."""
+def reemit(s, emitter, partial):
+    """A structure whose bytes a stage copied (cat): the stage writes them
+    (and a stage stopped while it copied may cut them short)."""
     if isinstance(s, Leaf):
-        return Leaf(s.pid, s.n, s.partial, emitter)
+        return Leaf(s.pid, s.n, s.partial or partial, emitter, s.origin)
     if isinstance(s, Seq):
-        return Seq([reemit(x, emitter) for x in s.items], s.held)
-    return Bag([reemit(x, emitter) for x in s.items])
+        return Seq([reemit(x, emitter, partial) for x in s.items], s.held)
+    return Bag([reemit(x, emitter, partial) for x in s.items])
 
 
 def leaves(s):
@@ -317,7 +327,7 @@ class Oracle:
                 return Bag([])
             me = Leaf(pid, lines_of(j), st in ("canceled", "timeout"), path)
             if j["run"].find("cat; ") >= 0 and inp:
-                return Seq([reemit(Seq(list(inp), True), path), me], True)
+                return Seq([reemit(Seq(list(inp), True), path, me.partial), me], True)
             return me
         mode = n["mode"]
         kids = j["tasks"]
@@ -347,11 +357,14 @@ class Oracle:
         pos = {}  # pid -> [positions]
         seen = set()
         lines = out.split(b"\n")
+        nl_end = True
         if lines and lines[-1] == b"":
             lines.pop()
         elif lines:
-            p.append("stdout does not end with a newline")
+            nl_end = False
         bad = 0
+        cuts = {}  # pid -> the index of its cut last line
+        ended_cut = False  # the last line is a cut one
         for k, raw in enumerate(lines):
             line = raw.decode(errors="replace")
             tag = None
@@ -363,11 +376,32 @@ class Oracle:
                         p.append(f"stdout line {k + 1} has no tag: {line[:80]!r}")
                     continue
                 tag, line = m.group(1), m.group(2)
-            parts = line.split(" ", 4)
-            if len(parts) < 4 or parts[0] != "O" or not sl.line_ok(parts):
+            rest = line
+            while True:
+                parts = rest.split(" ", 4)
+                if len(parts) >= 4 and parts[0] == "O" and sl.line_ok(parts):
+                    break
+                # A task stopped while it wrote leaves its last line cut;
+                # grpx ends it with a newline when it tags lines, and in
+                # byte-exact grouped mode what comes next follows on.
+                cut = self.cut_line(rest, want, pos, tag)
+                if cut is None or (tagged and cut[1]):
+                    parts = None
+                    break
+                lf, rest = cut
+                i = len(pos.get(lf.pid, []))
+                cuts[lf.pid] = i
+                seen.add((lf.pid, i))
+                pos.setdefault(lf.pid, []).append((k, i))
+                if not rest:
+                    ended_cut = k == len(lines) - 1
+                    break
+            if parts is None:
                 bad += 1
                 if bad <= 3:
                     p.append(f"stdout line {k + 1} is not a whole line a task wrote: {line[:80]!r}")
+                continue
+            if not rest:
                 continue
             pid, i = int(parts[2]), int(parts[3])
             if (pid, i) in seen:
@@ -384,6 +418,11 @@ class Oracle:
             if tagged and tag != lf.emitter:
                 p.append(f"stdout line {k + 1}: tag [{tag}], written by {lf.emitter}")
             pos.setdefault(pid, []).append((k, i))
+        if not nl_end and (tagged or not ended_cut):
+            p.append("stdout does not end with a newline")
+        for pid, i in cuts.items():
+            if pos[pid][-1][1] != i:
+                p.append(f"stdout: {want[pid].emitter} pid {pid}: lines after its cut line {i}")
         if bad > 3:
             p.append(f"stdout: {bad} bad lines in all")
         for pid, lf in want.items():
@@ -393,6 +432,24 @@ class Oracle:
             elif len(got) != lf.n and not (lf.partial and len(got) < lf.n):
                 p.append(f"stdout: {lf.emitter} pid {pid}: {len(got)} of its {lf.n} lines")
         self.check_order(exp, pos, len(lines), tagged)
+
+    @staticmethod
+    def cut_line(text, want, pos, tag):
+        """(leaf, rest) when text starts with a strict prefix of the next line
+        of a stopped (partial) attempt, the writer named by tag if tagged,
+        and rest is empty or a whole line; else None."""
+        for lf in want.values():
+            if not lf.partial or (tag is not None and tag != lf.emitter):
+                continue
+            full = lf.line(len(pos.get(lf.pid, [])))
+            for n in range(min(len(full) - 1, len(text)), 0, -1):
+                if text[:n] != full[:n]:
+                    continue
+                rest = text[n:]
+                parts = rest.split(" ", 4)
+                if not rest or (len(parts) >= 4 and parts[0] == "O" and sl.line_ok(parts)):
+                    return lf, rest
+        return None
 
     def check_order(self, s, pos, nlines, tagged):
         span = {}
