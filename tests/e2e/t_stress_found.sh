@@ -16,7 +16,7 @@
 # after the events say a task started, and expect an exit within 20 s.
 due_at_limit()
 {
-	local name=$1 go=$2 gp i rc
+	local name=$1 go=$2 gp rc
 	shift 2
 	rm -f "$T/ev"
 	"$GRPX" "$@" >"$T/out" 2>"$T/err" </dev/null &
@@ -25,7 +25,7 @@ due_at_limit()
 	sh "$T/until" sh -c 'grep -qs "\"kind\": \"task\"" "$1"' _ "$T/ev"
 	sleep 1 # the second child's due time (100 ms) passes at the limit
 	: >"$go"
-	for i in $(seq 400); do
+	for _ in $(seq 400); do
 		kill -0 "$gp" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -78,7 +78,7 @@ alive() # MARK: live processes whose environment holds STRESS_FOUND_MARK=MARK
 }
 {
 	printf 'groups:\n  - name: g\n    mode: sized\n    limit: 100\n    tasks:\n'
-	for i in $(seq 100); do printf "      - run: 'sleep 30 & sleep 30'\n"; done
+	for _ in $(seq 100); do printf "      - run: 'sleep 30 & sleep 30'\n"; done
 } >"$T/spawn.yaml"
 big=$(head -c 100000 /dev/zero | tr '\0' x)
 for run in 1 2 3; do
