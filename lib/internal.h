@@ -47,7 +47,7 @@ struct attempt {
 
 /* What a task's errnum is about, for its message. */
 enum err_what {
-	EW_SPAWN,   /* starting it (posix_spawn, pipes, memory) */
+	EW_SPAWN,   /* starting it (vfork and exec, pipes, memory) */
 	EW_CWD,     /* its cwd */
 	EW_SHELL,   /* its shell */
 	EW_PROGRAM, /* argv[0] */

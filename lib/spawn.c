@@ -51,7 +51,8 @@ static int child_fd(const struct child *c, int i)
 	int fd;
 
 	if (c->fds[i] >= 0)
-		return c->fds[i] == i || dup2(c->fds[i], i) == i ? 0 : -1;
+		/* the same fd: dup2 would leave its close-on-exec flag on */
+		return c->fds[i] == i ? fcntl(i, F_SETFD, 0) : dup2(c->fds[i], i) == i ? 0 : -1;
 	fd = open("/dev/null", i ? O_WRONLY : O_RDONLY);
 	if (fd < 0 || fd == i)
 		return fd < 0 ? -1 : 0;
