@@ -24,6 +24,15 @@ if [ ! -x "$GRPX" ]; then
 	echo "not executable: $GRPX" >&2
 	exit 2
 fi
+# A signal ignored when grpx starts stays ignored (SPEC 11), and a shell
+# cannot undo a disposition it started with: run as a background job of a
+# script (`nohup`, `cmd &` without job control), a test would hand SIGINT
+# ignored to every grpx it starts, and the tests that send it would fail.
+# Start the test again with every signal at its default (ctest does so too).
+if [ -z "${E2E_SIGDFL:-}" ] &&
+	[ "$((0x$(awk '/^SigIgn:/ { print $2 }' /proc/$$/status)))" != 0 ]; then
+	E2E_SIGDFL=1 exec env --default-signal bash "$0" "$@"
+fi
 # require TOOL...: this test needs TOOL (a command).  When one is missing the
 # test is skipped: exit 77, which ctest reports as "Skipped", with the reason
 # in its output.  Under CI (CI set) a missing tool fails the test instead, so
