@@ -153,18 +153,10 @@ def main():
             problems.append("trace has no traceEvents list")
         evs, bad = sl.events_load(os.path.join(rep, "e.ndjson"))
         problems += bad
-        if left:
-            time.sleep(1)
-            still = {x["pid"] for x in sl.marked(mark)}
-            for x in left:
-                problems.append(f"left behind after grpx exited: {sl.describe([x])}"
-                                f"{' (gone 1 s later)' if x['pid'] not in still else ''}")
         extra = sorted(set(os.listdir(rep)) - set(REPORTS))
         if extra:
             problems.append(f"temporary files left beside the reports: {extra}")
-        if os.listdir(tmp):
-            problems.append(f"files left in $TMPDIR: {sorted(os.listdir(tmp))}")
-        sl.kill_marked(mark)
+        problems += sl.leftovers(left, mark, tmp)
         if not sent:
             h.note("signal not sent: grpx had already exited")
         h.result(seed, d, problems, cmd,

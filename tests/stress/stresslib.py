@@ -177,6 +177,23 @@ def kill_marked(mark):
     reap_orphans()
 
 
+def leftovers(left, mark, tmp):
+    """What a run left behind, as problems: LEFT (the marked processes alive
+    when grpx exited, each said to be gone or not 1 s later) and files in
+    TMP.  Then SIGKILLs whatever still carries MARK."""
+    problems = []
+    if left:
+        time.sleep(1)
+        still = {x["pid"] for x in marked(mark)}
+        for x in left:
+            problems.append(f"left behind after grpx exited: {describe([x])}"
+                            f"{' (gone 1 s later)' if x['pid'] not in still else ''}")
+    if os.listdir(tmp):
+        problems.append(f"files left in $TMPDIR: {sorted(os.listdir(tmp))}")
+    kill_marked(mark)
+    return problems
+
+
 def describe(procs):
     return ", ".join(f"{p['pid']}({p['comm']} {p['state']} pgid {p['pgid']}{' setsid-escapee' if p['esc'] else ''})"
                      for p in procs)

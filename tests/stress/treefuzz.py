@@ -546,15 +546,7 @@ def main():
                 with open(os.path.join(d, "out"), "rb") as f:
                     o.check_stdout(f.read())
             problems += o.p
-        if left:
-            time.sleep(1)
-            still = {x["pid"] for x in sl.marked(mark)}
-            for x in left:
-                problems.append(f"left behind after grpx exited: {sl.describe([x])}"
-                                f"{' (gone 1 s later)' if x['pid'] not in still else ''}")
-        if os.listdir(tmp):
-            problems.append(f"files left in $TMPDIR: {sorted(os.listdir(tmp))}")
-        sl.kill_marked(mark)
+        problems += sl.leftovers(left, mark, tmp)
         h.result(seed, d, problems, cmd,
                  f"-o {outmode}{f' -j {jobs}' if jobs else ''}{f' --timeout {rtimeout}s' if rtimeout else ''} "
                  f"exit {rc} in {took:.1f}s")
