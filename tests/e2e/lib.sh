@@ -29,7 +29,7 @@ fi
 # script (`nohup`, `cmd &` without job control), a test would hand SIGINT
 # ignored to every grpx it starts, and the tests that send it would fail.
 # Start the test again with every signal at its default (ctest does so too).
-if [ -z "${E2E_SIGDFL:-}" ] &&
+if [ -z "${E2E_SIGDFL:-}" ] && case $0 in *.sh) true ;; *) false ;; esac &&
 	[ "$((0x$(awk '/^SigIgn:/ { print $2 }' /proc/$$/status)))" != 0 ]; then
 	E2E_SIGDFL=1 exec env --default-signal bash "$0" "$@"
 fi
@@ -203,6 +203,19 @@ expect_out()
 now()
 {
 	date +%s.%N
+}
+
+# alive VAR=VALUE: how many live processes (not zombies) hold VAR=VALUE in
+# their environment; a task that exports a marker can be counted after grpx
+# is gone, grandchildren and escapees included.
+alive()
+{
+	local n=0 p st
+	for p in $(grep -lzxF "$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+		st=$(awk '/^State:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
+		[ -n "$st" ] && [ "$st" != Z ] && n=$((n + 1))
+	done
+	echo "$n"
 }
 
 # since START: seconds elapsed since START (a `now` value).

@@ -4,17 +4,6 @@
 # their grandchildren included; after a normal run no keeper is left.
 . "$(dirname "$0")/lib.sh" "$@"
 
-# alive MARK: processes (not zombies) whose environment holds MARK.
-alive()
-{
-	local n=0 p st
-	for p in $(grep -lzxF "GRPX_CRASH_MARK=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
-		st=$(awk '/^State:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
-		[ -n "$st" ] && [ "$st" != Z ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-
 # crash NAME JOBFILE NTASKS: start grpx on the job, wait until NTASKS tasks
 # wrote their pid, SIGKILL grpx, and check that nothing of them is alive 1 s later.
 crash()
@@ -27,16 +16,16 @@ crash()
 		[ "$(wc -l <"$T/$name.pids" 2>/dev/null || echo 0)" -ge "$want" ] && break
 		sleep 0.05
 	done
-	expect_eq "$name: the tasks run ($(alive "$mark") processes of theirs)" "$want" \
+	expect_eq "$name: the tasks run ($(alive GRPX_CRASH_MARK="$mark") processes of theirs)" "$want" \
 		"$(wc -l <"$T/$name.pids" 2>/dev/null || echo 0)"
 	kill -9 "$gp"
 	wait "$gp" 2>/dev/null
 	t0=$(now)
 	# within 1 s: check at the deadline, never against a gap between stamps
-	while [ "$(alive "$mark")" != 0 ] && [ "$(awk -v a="$(since "$t0")" 'BEGIN { print (a < 1.0) }')" = 1 ]; do
+	while [ "$(alive GRPX_CRASH_MARK="$mark")" != 0 ] && [ "$(awk -v a="$(since "$t0")" 'BEGIN { print (a < 1.0) }')" = 1 ]; do
 		sleep 0.05
 	done
-	expect_eq "$name: nothing of the tasks alive 1 s after grpx was SIGKILLed" 0 "$(alive "$mark")"
+	expect_eq "$name: nothing of the tasks alive 1 s after grpx was SIGKILLed" 0 "$(alive GRPX_CRASH_MARK="$mark")"
 	# belt and braces for the CI machine
 	for p in $(grep -lzxF "GRPX_CRASH_MARK=$mark" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
 		kill -9 "$p" 2>/dev/null
@@ -86,7 +75,7 @@ crash storm "$T/storm.yaml" 1
 
 # a normal run leaves no keeper: no child of grpx's is left once it exits
 GRPX_CRASH_MARK=$T/normal "$GRPX" sized 'true' 'sleep 0.2' >/dev/null 2>&1 </dev/null
-expect_eq "after a normal run nothing of grpx's is left (the keeper exited)" 0 "$(alive "$T/normal")"
+expect_eq "after a normal run nothing of grpx's is left (the keeper exited)" 0 "$(alive GRPX_CRASH_MARK="$T/normal")"
 # and the keeper is not a task: it is in no report
 "$GRPX" sized --report "$T/r.json" 'true' >/dev/null 2>&1 </dev/null
 expect_eq "the keeper appears in no report" 1 "$(json "$T/r.json" '[.. | objects | select(.kind == "task")] | length')"

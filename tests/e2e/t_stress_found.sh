@@ -67,15 +67,6 @@ expect_out "take at the limit: both ran, in turn" 'first\nsecond\n'
 # by kill9.py (1 run in 20).  A 500 KB environment makes each exec slow,
 # so that grpx, starting 100 tasks at once, spends most of its time in that
 # wait: before the fix every one of these runs left a task behind.
-alive() # MARK: live processes whose environment holds STRESS_FOUND_MARK=MARK
-{
-	local n=0 p st
-	for p in $(grep -lzxF "STRESS_FOUND_MARK=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
-		st=$(awk '/^State:/ { print $2 }' /proc/"$p"/status 2>/dev/null)
-		[ -n "$st" ] && [ "$st" != Z ] && n=$((n + 1))
-	done
-	echo "$n"
-}
 {
 	printf 'groups:\n  - name: g\n    mode: sized\n    limit: 100\n    tasks:\n'
 	for _ in $(seq 100); do printf "      - run: 'sleep 30 & sleep 30'\n"; done
@@ -92,11 +83,11 @@ for run in 1 2 3; do
 	wait "$gp" 2>/dev/null
 	t0=$(now)
 	# check at the deadline, never against a gap between stamps
-	while [ "$(alive "$T/$run")" != 0 ] &&
+	while [ "$(alive STRESS_FOUND_MARK="$T/$run")" != 0 ] &&
 		[ "$(awk -v a="$(since "$t0")" -v s="$TIME_SCALE" 'BEGIN { print (a < 1.0 * s) }')" = 1 ]; do
 		sleep 0.05
 	done
-	expect_eq "SIGKILL while starting tasks ($run): nothing alive 1 s later" 0 "$(alive "$T/$run")"
+	expect_eq "SIGKILL while starting tasks ($run): nothing alive 1 s later" 0 "$(alive STRESS_FOUND_MARK="$T/$run")"
 	for p in $(grep -lzxF "STRESS_FOUND_MARK=$T/$run" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
 		kill -9 "$p" 2>/dev/null
 	done
